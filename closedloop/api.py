@@ -1,0 +1,16 @@
+"""The JSON API under /api/v1/, one router per domain app."""
+
+from ninja import NinjaAPI
+
+from closedloop.core.api import auth_any, router as core_router
+from closedloop.people.api import router as people_router
+
+api = NinjaAPI(
+    title="closedloop API",
+    version="1",
+    description="Closed-loop management of people under control. Personal data is masked unless the role grants it.",
+    auth=auth_any,
+    urls_namespace="api",
+)
+api.add_router("/", core_router)
+api.add_router("/people", people_router)

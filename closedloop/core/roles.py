@@ -1,0 +1,56 @@
+"""Roles and what each may do: the one place where permissions are decided.
+
+A role grants capabilities; a user's jurisdictions (and later facilities)
+decide *whose* data the capabilities apply to (see ``scoping``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMANDER = "commander", _("Commander")
+    DUTY_OFFICER = "duty_officer", _("Duty officer")
+    TASK_GROUP = "task_group", _("Task group member")
+    SITE_STAFF = "site_staff", _("Isolation-site staff")
+    TRANSFER_DESK = "transfer_desk", _("Transfer desk")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    MATERIALS_CLERK = "materials_clerk", _("Materials clerk")
+    ENTERPRISE_OFFICER = "enterprise_officer", _("Enterprise service officer")
+    ANALYST = "analyst", _("Analyst (read-only)")
+    ADMIN = "admin", _("System administrator")
+
+
+class Cap(models.TextChoices):
+    VIEW_PEOPLE = "view_people", _("See people")
+    EDIT_PEOPLE = "edit_people", _("Register and edit people")
+    IMPORT_PEOPLE = "import_people", _("Import rosters")
+    DECIDE_MATCHES = "decide_matches", _("Decide possible duplicates")
+    UNMASK = "unmask", _("See full ID numbers and phones")
+    EXPORT_PEOPLE = "export_people", _("Export people")
+    VIEW_AUDIT = "view_audit", _("Read the audit log")
+    MANAGE_USERS = "manage_users", _("Manage accounts")
+
+
+R, C = Role, Cap
+_FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    R.COMMANDER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT}),
+    R.DUTY_OFFICER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT}),
+    R.TASK_GROUP: frozenset({C.VIEW_PEOPLE}),
+    R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK}),
+    R.TRANSFER_DESK: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK}),
+    R.COMMUNITY_STAFF: frozenset(_FRONT_LINE),
+    R.MATERIALS_CLERK: frozenset(),
+    R.ENTERPRISE_OFFICER: frozenset(),
+    # Analysts read and export, always masked.
+    R.ANALYST: frozenset({C.VIEW_PEOPLE, C.EXPORT_PEOPLE}),
+    R.ADMIN: frozenset(set(C.values)),
+}
+
+
+def role_can(role: str, cap: str) -> bool:
+    return cap in CAPABILITIES.get(role, frozenset())
