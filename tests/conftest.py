@@ -112,7 +112,7 @@ def person_factory(city, town_a, community_a1):
         counter["n"] += 1
         seq = counter["n"] * 2 + (0 if female else 1)
         body = f"330782{birth:%Y%m%d}{seq:03d}"
-        number = body + ric.calc_check_digit(body)
+        number = body + ric.calc_check_digit(body + "0")
         comm = community if community is not None else (None if town is not None else community_a1)
         data = PersonData(
             name=name, city=city, town=town or (comm.parent if comm else town_a), community=comm,

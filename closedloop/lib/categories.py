@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from closedloop.lib.text import CellError, clean_cell
+from closedloop.lib.text import CellError, clean_cell, gettext_noop
 
 CLOSE_CONTACT = "close_contact"
 SECONDARY_CONTACT = "secondary_contact"
@@ -73,13 +73,6 @@ _BY_LABEL = {label: code for code, labels in _LABELS.items() for label in labels
 _BY_LABEL.update({code.replace("_", ""): code for code in ALL})
 _NOISE = re.compile(r"[\s\-_/·]+")
 
-_ACCEPTED = (
-    "密接 (close contact), 次密接 (secondary contact), 入境 (inbound), "
-    "高风险区 (high-risk area), 中风险区 (medium-risk area), 阳性/确诊 (case), "
-    "外地隔离 (out of city)"
-)
-
-
 def parse_category(raw: object) -> str | None:
     """Map a category label (Chinese, English or code name) to a constant; empty gives None."""
     text = clean_cell(raw)
@@ -87,7 +80,16 @@ def parse_category(raw: object) -> str | None:
         return None
     code = _BY_LABEL.get(_NOISE.sub("", text.lower()))
     if code is None:
-        raise CategoryError(f'Unknown category "{text}"; use one of: {_ACCEPTED}.')
+        # The accepted labels are part of the message so a translation can
+        # drop the English glosses.
+        raise CategoryError(
+            gettext_noop(
+                'Unknown category "%(value)s"; use one of: 密接 (close contact), 次密接 (secondary contact), '
+                "入境 (inbound), 高风险区 (high-risk area), 中风险区 (medium-risk area), "
+                "阳性/确诊 (case), 外地隔离 (out of city)."
+            ),
+            value=text,
+        )
     return code
 
 
@@ -104,5 +106,5 @@ def parse_sex(raw: object) -> str | None:
         return None
     sex = _SEXES.get(text.lower())
     if sex is None:
-        raise CategoryError(f'Unknown sex "{text}"; write 男 or 女 (M or F).')
+        raise CategoryError(gettext_noop('Unknown sex "%(value)s"; write 男 or 女 (M or F).'), value=text)
     return sex

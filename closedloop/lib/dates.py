@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from closedloop.lib.text import CellError, clean_cell
+from closedloop.lib.text import CellError, clean_cell, gettext_noop
 
 
 class DateError(CellError):
@@ -35,8 +35,7 @@ _TIME_FORMS = (
 )
 
 
-def _reason_unreadable(text: str) -> str:
-    return f'"{text}" is not a date we can read; write it like 2022-08-03.'
+_REASON_UNREADABLE = gettext_noop('"%(value)s" is not a date we can read; write it like 2022-08-03.')
 
 
 def _from_serial(serial: float) -> dt.datetime:
@@ -85,7 +84,7 @@ def _parse(raw: object, context_year: int, today: dt.date) -> tuple[dt.date, dt.
         return raw, None
     text = clean_cell(raw)
     if not text:
-        raise DateError("The date is empty.")
+        raise DateError(gettext_noop("The date is empty."))
     try:
         serial = _serial(raw, text)
         if serial is not None:
@@ -94,7 +93,7 @@ def _parse(raw: object, context_year: int, today: dt.date) -> tuple[dt.date, dt.
             return moment.date(), moment.time() if has_time else None
         return _parse_text(text, context_year, today)
     except ValueError:  # includes impossible dates such as 2022-02-30
-        raise DateError(_reason_unreadable(text)) from None
+        raise DateError(_REASON_UNREADABLE, value=text) from None
 
 
 def _serial(raw: object, text: str) -> float | None:
@@ -129,7 +128,7 @@ def _day(value: dt.date) -> dt.date:
 def check_not_future(value: dt.date, today: dt.date) -> dt.date:
     """Return value, or raise DateError if it is after today."""
     if _day(value) > today:
-        raise DateError(f"The date {_day(value).isoformat()} is in the future.")
+        raise DateError(gettext_noop("The date %(date)s is in the future."), date=_day(value).isoformat())
     return value
 
 
@@ -137,8 +136,9 @@ def check_recent(value: dt.date, today: dt.date, max_age_days: int) -> dt.date:
     """Return value, or raise DateError if it is more than max_age_days before today."""
     if (today - _day(value)).days > max_age_days:
         raise DateError(
-            f"The date {_day(value).isoformat()} is more than {max_age_days} days "
-            "before the import; check the year."
+            gettext_noop("The date %(date)s is more than %(days)s days before the import; check the year."),
+            date=_day(value).isoformat(),
+            days=max_age_days,
         )
     return value
 

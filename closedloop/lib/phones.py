@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from closedloop.lib.text import CellError, clean_cell
+from closedloop.lib.text import CellError, clean_cell, gettext_noop
 
 
 class PhoneError(CellError):
@@ -16,12 +16,14 @@ class PhoneError(CellError):
 # imports; every number of this shape is a valid mobile, so accept it as is.
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _SEPARATORS = re.compile(r"[\s\-().·]+")
+# A number cell saved to CSV by a script can come back as "13812345678.0".
+_FLOAT_TEXT = re.compile(r"([0-9]{7,})\.0+")
 _MULTI_SPLIT = re.compile(r"[/,;、|]+")
 
 # What clerks write in a phone column when there is no phone.
 _NONE_MARKERS = frozenset({"无", "暂无", "没有", "空", "none", "n/a", "na", "-", "--"})
 
-_REASON_SHAPE = (
+_REASON_SHAPE = gettext_noop(
     "This is not a mainland mobile (11 digits starting with 1) or a landline "
     "with its area code (like 0579-85123456)."
 )
@@ -33,7 +35,9 @@ def parse_phone(raw: object) -> str:
     if _MOBILE.fullmatch(text):
         return text
     if not text:
-        raise PhoneError("The phone number is empty.")
+        raise PhoneError(gettext_noop("The phone number is empty."))
+    if float_text := _FLOAT_TEXT.fullmatch(text):
+        text = float_text[1]
     digits = _SEPARATORS.sub("", text)
     plus = digits.startswith("+")
     if plus:
@@ -41,7 +45,7 @@ def parse_phone(raw: object) -> str:
     elif digits.startswith("00"):
         digits, plus = digits[2:], True
     if not digits.isdigit() or not digits.isascii():
-        raise PhoneError("The phone number contains characters that are not digits.")
+        raise PhoneError(gettext_noop("The phone number contains characters that are not digits."))
     if plus and not digits.startswith("86"):
         return _parse_foreign(digits)
     # "86" without a plus only counts as the country code when what follows is
@@ -56,12 +60,16 @@ def parse_phone(raw: object) -> str:
         return digits
     if digits.startswith("1"):
         if len(digits) == 11:
-            raise PhoneError("A mainland mobile number starts with 13 to 19; check the first digits.")
-        raise PhoneError(f"A mobile number has 11 digits; this one has {len(digits)}.")
+            raise PhoneError(
+                gettext_noop("A mainland mobile number starts with 13 to 19; check the first digits.")
+            )
+        raise PhoneError(
+            gettext_noop("A mobile number has 11 digits; this one has %(count)s."), count=len(digits)
+        )
     if not digits.startswith("0"):
         if 7 <= len(digits) <= 8:
             raise PhoneError(
-                "The landline has no area code; write it with one, like 0579-85123456."
+                gettext_noop("The landline has no area code; write it with one, like 0579-85123456.")
             )
         raise PhoneError(_REASON_SHAPE)
     return _parse_landline(digits)
@@ -93,7 +101,9 @@ def _parse_foreign(digits: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise PhoneError(f"+{digits[:3]}… is not a valid international phone number.")
+        raise PhoneError(
+            gettext_noop("+%(prefix)s… is not a valid international phone number."), prefix=digits[:3]
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

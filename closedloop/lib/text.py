@@ -4,19 +4,46 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
+
+
+# Marks a message for extraction without translating it: Django's makemessages
+# passes --keyword=gettext_noop to xgettext, so these literals land in the .po
+# file while this module stays free of Django. The Django layer translates them
+# (see CellError.translated).
+def gettext_noop(message: str) -> str:
+    return message
 
 
 class CellError(ValueError):
     """A value that cannot be used, with a reason a clerk can act on.
 
-    The import catches this one class and writes ``reason`` next to the row.
+    ``template`` is the untranslated English message, marked with gettext_noop
+    at the raise site, with ``%(name)s`` placeholders filled from ``params``.
+    ``reason`` is the English text; the import writes ``translated(gettext)``
+    next to the row.
     """
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.template = template
+        self.params = params
+        self.reason = template % params
+        super().__init__(self.reason)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The reason in the caller's language: pass Django's gettext."""
+        return gettext(self.template) % self.params
+
+    def __reduce__(self):
+        # The default pickles args (the formatted reason) and would rebuild the
+        # error with that as its template, losing the params.
+        return (_rebuild_cell_error, (type(self), self.template, self.params))
+
+
+def _rebuild_cell_error(cls: type[CellError], template: str, params: dict) -> CellError:
+    return cls(template, **params)
 
 
 def _build_table() -> dict[int, str | None]:

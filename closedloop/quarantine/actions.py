@@ -14,7 +14,9 @@ from closedloop.quarantine.models import Episode
 
 
 @transaction.atomic
-def episode_open(*, person, category: str, anchor_date: date | None, actor, source_import=None, reason: str = "") -> Episode:
+def episode_open(
+    *, person, category: str, anchor_date: date | None, actor, details: dict | None = None, source_import=None, reason: str = ""
+) -> Episode:
     if Episode.objects.filter(person=person, status="open").exists():
         raise ValidationError(_("This person already has an open episode."))
     try:
@@ -22,7 +24,7 @@ def episode_open(*, person, category: str, anchor_date: date | None, actor, sour
             episode = Episode.objects.create(
                 person=person, city_id=person.city_id, category=category, anchor_kind=ANCHOR_FOR[category],
                 anchor_date=anchor_date, opened_by=actor if getattr(actor, "pk", None) else None,
-                source_import=source_import,
+                source_import=source_import, details=details or {},
             )
     except IntegrityError:
         raise ValidationError(_("This person already has an open episode.")) from None

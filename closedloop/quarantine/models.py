@@ -23,6 +23,9 @@ class Episode(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=EpisodeStatus.choices, default=EpisodeStatus.OPEN)
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    # What the roster said beyond the anchor (isolation site, start, linked case)
+    # until the custody ledger of the closed loop takes these over.
+    details = models.JSONField(_("details"), default=dict, blank=True)
     source_import = models.ForeignKey(
         "people.ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="episodes"
     )
