@@ -19,7 +19,7 @@ from closedloop.people.derive import derive
 from closedloop.people.models import Household, MatchReview, Person, PersonContactHistory
 
 # Fields whose old value is kept when a newer source replaces it.
-CONTACT_FIELDS = ("phone", "phone_other", "address", "employer", "town_id", "community_id")
+CONTACT_FIELDS = ("phone", "phone_other", "address", "employer", "employer_uscc", "town_id", "community_id")
 PII_FIELDS = {"doc_number", "phone", "phone_other", "address"}
 
 
@@ -39,6 +39,7 @@ class PersonData:
     phone_other: str = ""
     address: str = ""
     employer: str = ""
+    employer_uscc: str = ""
     notes: str = ""
     flags: dict[str, bool] = field(default_factory=dict)
     is_synthetic: bool = False
@@ -76,7 +77,7 @@ def _check_place(actor, town, community) -> None:
 
 def _apply(person: Person, data: PersonData) -> None:
     for name in ("name", "city", "town", "community", "doc_type", "doc_number", "sex", "birth_date", "phone",
-                 "phone_other", "address", "employer", "notes", "is_synthetic"):
+                 "phone_other", "address", "employer", "employer_uscc", "notes", "is_synthetic"):
         setattr(person, name, getattr(data, name))
     for flag, _label in FLAGS:
         setattr(person, flag, bool(data.flags.get(flag, False)))

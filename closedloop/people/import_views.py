@@ -218,7 +218,8 @@ def import_start(request, pk):
 @require_GET
 def import_progress(request, pk):
     run = run_get(request.user, pk)
-    data = {"status": run.status, "rows_done": run.rows_done, "rows_total": run.rows_total, "counts": run.counts}
+    data = {"status": run.status, "rows_done": run.rows_done, "rows_total": run.rows_total, "counts": run.counts,
+            "rows_per_second": run.rows_per_second, "seconds_left": run.seconds_left}
     if request.headers.get("HX-Request"):
         response = render(request, "people/_import_progress.html", {"run": run})
         if run.status != ImportStatus.RUNNING:

@@ -50,6 +50,7 @@ class Person(models.Model):
         Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("household")
     )
     employer = models.CharField(_("employer"), max_length=120, blank=True)
+    employer_uscc = models.CharField(_("employer's credit code"), max_length=18, blank=True)
 
     is_elderly = models.BooleanField(_("elderly"), default=False)
     is_child = models.BooleanField(_("child"), default=False)
@@ -155,6 +156,20 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def rows_per_second(self) -> int:
+        from django.utils import timezone
+
+        if not self.started_at or not self.rows_done:
+            return 0
+        elapsed = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return int(self.rows_done / elapsed) if elapsed > 0 else 0
+
+    @property
+    def seconds_left(self) -> int | None:
+        rate = self.rows_per_second
+        return int((self.rows_total - self.rows_done) / rate) if rate and self.rows_total else None
 
 
 class MatchReview(models.Model):

@@ -21,7 +21,7 @@ from closedloop.core.models import AuditEvent, Jurisdiction
 from closedloop.core.pagination import paginate
 from closedloop.core.roles import Cap
 from closedloop.core.scoping import jurisdictions_visible, require
-from closedloop.core.templatetags.cl import mask_value
+from closedloop.core.templatetags.cl import cn_date, mask_value
 from closedloop.people import actions, selectors
 from closedloop.people.choices import FLAGS, DocType, ReviewStatus, Sex
 from closedloop.people.forms import PersonForm
@@ -29,7 +29,7 @@ from closedloop.people.models import Person
 from closedloop.quarantine.choices import Category
 from closedloop.quarantine.models import Episode
 
-UNMASKABLE = {"doc_number", "phone", "phone_other", "address"}
+UNMASKABLE = actions.PII_FIELDS  # the fields person_unmask accepts
 DECISIONS = {
     "same": ReviewStatus.SAME,
     "different": ReviewStatus.DIFFERENT,
@@ -90,7 +90,7 @@ def _contact_history(person: Person) -> list[dict]:
         return value
 
     return [
-        {"field": r.field, "old": shown(r.field, r.old_value), "new": shown(r.field, r.new_value),
+        {"field": FIELD_LABELS.get(r.field, r.field), "old": shown(r.field, r.old_value), "new": shown(r.field, r.new_value),
          "source": r.source, "changed_at": r.changed_at}
         for r in rows
     ]
@@ -238,8 +238,8 @@ def _shown(key: str, value) -> str:
         return str(dict(Sex.choices).get(value, value))
     if key == "category":
         return str(dict(Category.choices).get(value, value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    if key in ("birth_date", "anchor_date") or hasattr(value, "isoformat"):
+        return cn_date(value)
     return str(value)
 
 
@@ -265,9 +265,12 @@ def review_comparison(review, places: dict[str, str]) -> list[dict]:
     for key in keys:
         row_value = _shown(key, data.get(key))
         person_value = _shown(key, getattr(candidate, key, "")) if key in COMPARED else ""
+        if not row_value and not person_value:
+            continue
         rows.append({
             "key": key, "label": FIELD_LABELS.get(key, key), "row": row_value, "person": person_value,
             "differs": key in COMPARED and bool(row_value) and bool(person_value) and row_value != person_value,
+            "mono": key in UNMASKABLE or key in ("birth_date", "anchor_date"),
         })
     for key, attr in (("town", "town_id"), ("community", "community_id")):
         if data.get(attr) or getattr(candidate, attr):

@@ -202,3 +202,25 @@ def test_rows_outside_the_importers_town_are_rejected(registry, tmp_path, site_b
     run = run_import(write_xlsx(tmp_path / "r.xlsx", rows, title=False), actor=site_b)
     assert run.counts["rejected"] == 1 and run.counts["created"] == 1
     assert Person.objects.get(name="乙").town.code == "330782002"  # the importer's own town
+
+
+def test_employer_credit_code_is_checked_with_stdnum(registry, tmp_path):
+    from closedloop.lib.uscc import make_uscc
+    from tests.people.rosters import HEADERS
+
+    good = make_uscc("91330782MA28FQ6P4")
+    headers = [*HEADERS, "统一社会信用代码"]
+    import xlsxwriter
+
+    path = tmp_path / "e.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, headers)
+    sheet.write_row(1, 0, [1, "甲", "", "", rid(date(1991, 3, 3), 7), "13711110000", "", "", "", "", "", "", good.lower()])
+    sheet.write_row(2, 0, [2, "乙", "", "", rid(date(1992, 3, 3), 9), "13711110001", "", "", "", "", "", "", good[:-1] + "0"])
+    book.close()
+    run = run_import(path)
+    assert run.counts["created"] == 2
+    assert Person.objects.get(name="甲").employer_uscc == good
+    assert Person.objects.get(name="乙").employer_uscc == ""
+    assert [p["outcome"] for p in run.problems] == ["value ignored"]

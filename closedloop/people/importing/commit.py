@@ -26,7 +26,7 @@ from closedloop.people.models import Household, ImportRun, MatchReview, Person, 
 from closedloop.quarantine.choices import EpisodeStatus
 from closedloop.quarantine.models import Episode
 
-UPDATABLE = ("phone", "phone_other", "address", "employer", "town_id", "community_id")
+UPDATABLE = ("phone", "phone_other", "address", "employer", "employer_uscc", "town_id", "community_id")
 OUTCOMES = ("created", "updated", "unchanged", "merged_in_file", "flagged", "rejected")
 
 
@@ -48,7 +48,8 @@ def _new_person(row: CheckedRow, state: RunState) -> Person:
         city_id=state.city_id, town_id=v.get("town_id"), community_id=v.get("community_id"), name=v["name"],
         doc_type=v.get("doc_type", ""), doc_number=v.get("doc_number", ""), sex=v.get("sex", ""),
         birth_date=v.get("birth_date"), phone=v.get("phone", ""), phone_other=v.get("phone_other", ""),
-        address=v.get("address", ""), employer=v.get("employer", ""), notes=v.get("notes", ""),
+        address=v.get("address", ""), employer=v.get("employer", ""),
+        employer_uscc=v.get("employer_uscc", ""), notes=v.get("notes", ""),
         source_import_id=state.run.pk,
     )
     derive(person, state.today)

@@ -38,6 +38,9 @@ FIELDS: dict[str, tuple] = {
     "isolation_start": (_("Isolation start"), ["隔离开始时间", "开始隔离时间", "隔离开始日期", "isolationstart"]),
     "linked_case": (_("Linked case"), ["关联病例", "关联阳性", "关联感染者", "linkedcase"]),
     "employer": (_("Employer"), ["工作单位", "单位", "单位名称", "employer", "workunit", "company"]),
+    "employer_uscc": (_("Employer's credit code"), [
+        "统一社会信用代码", "社会信用代码", "信用代码", "单位信用代码", "uscc", "creditcode",
+    ]),
     "household": (_("Household"), ["户号", "家庭编号", "家庭", "household", "householdid"]),
     "notes": (_("Notes"), ["备注", "说明", "notes", "remarks", "note", "remark"]),
 }

@@ -19,6 +19,7 @@ from closedloop.lib.categories import ANCHOR_FOR, parse_category, parse_sex
 from closedloop.lib.dates import check_not_future, check_recent, parse_date
 from closedloop.lib.phones import parse_phones
 from closedloop.lib.text import CellError, clean_cell, fold_search
+from closedloop.lib.uscc import parse_uscc
 from closedloop.people.derive import document_hash, no_id_key
 
 REJECTED = "rejected"
@@ -229,6 +230,11 @@ def check_row(number: int, raw: dict, ctx: CheckContext) -> CheckedRow:
                                     "from others of the same name."), REJECTED)
     _place(row, ctx)
     _category(row, ctx)
+    if clean_cell(raw.get("employer_uscc")):
+        try:
+            row.values["employer_uscc"] = parse_uscc(raw.get("employer_uscc"))
+        except CellError as exc:
+            row.problem("employer_uscc", reason_text(exc), DROPPED)
     for fld, limit in (("address", 200), ("employer", 120), ("notes", 1000), ("household", 60)):
         text = clean_cell(raw.get(fld))
         if text:
