@@ -186,6 +186,8 @@ except (ZoneInfoNotFoundError, ValueError):
 
 # --- static files ----------------------------------------------------------------
 STATIC_URL = "/static/"
+# The shared layout's assets live in the package, outside any app.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request otherwise
 STORAGES = {

@@ -24,7 +24,8 @@ class TokenAuth(HttpBearer):
         return row.user
 
 
-auth_any = [SessionAuth(), TokenAuth()]
+# Token first: SessionAuth fails a request without a session on CSRF and would stop the chain.
+auth_any = [TokenAuth(), SessionAuth()]
 router = Router(tags=["platform"])
 
 

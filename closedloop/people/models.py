@@ -24,7 +24,8 @@ class Household(models.Model):
         verbose_name_plural = _("households")
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.address}".strip()
+        # No address here: this label lands in the audit log and in links.
+        return _("Household #%(number)s") % {"number": self.pk}
 
 
 class Person(models.Model):

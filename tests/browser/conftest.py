@@ -16,11 +16,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an event loop in the main thread, which makes
-# Django refuse database access from test code ("async-unsafe"). Tests are
-# synchronous code that merely shares the thread with that loop.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -72,10 +67,19 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    # Playwright's sync API keeps an event loop in the main thread, which makes
+    # Django refuse database access from test code ("async-unsafe"). The tests
+    # are synchronous code that merely shares the thread with that loop. Set
+    # here, not at import: browser tests run last, and no other test (such as
+    # `check --deploy`, which reports the variable) runs with it set.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -261,3 +261,21 @@ def test_mask_filter():
     assert mask("香溪社区12幢3单元401", "address") == "香溪社区***"
     assert mask("anything") == "***"
     assert mask("", "phone") == ""
+
+
+def test_shared_static_files_are_found():
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("closedloop/app.css")
+    assert finders.find("closedloop/vendor/htmx.min.js")
+
+
+def test_403_and_404_pages_use_the_layout(client, materials_clerk, commander):
+    client.force_login(materials_clerk)
+    response = client.get(reverse("people:list"))
+    assert response.status_code == 403
+    assert "Not allowed" in html(response) and 'class="topbar"' in html(response)
+    client.force_login(commander)
+    response = client.get(reverse("people:detail", args=[999999]))
+    assert response.status_code == 404
+    assert "outside your jurisdiction" in html(response) and 'class="topbar"' in html(response)

@@ -224,3 +224,22 @@ def test_employer_credit_code_is_checked_with_stdnum(registry, tmp_path):
     assert Person.objects.get(name="甲").employer_uscc == good
     assert Person.objects.get(name="乙").employer_uscc == ""
     assert [p["outcome"] for p in run.problems] == ["value ignored"]
+
+
+def test_deciding_same_person_keeps_what_the_row_leaves_blank(registry, tmp_path, duty_officer, community_a1):
+    from closedloop.people.actions import review_decide
+
+    li_na = Person.objects.get(name="李娜")
+    li_na.community = community_a1
+    Person.objects.filter(pk=li_na.pk).update(community=community_a1, address="老地址1号")
+    d = timezone.localdate().isoformat()
+    path = write_xlsx(tmp_path / "r.xlsx", [[1, "李娜", "女", "", "", "13500001111", "", "稠城街道", "", "密接", d, ""]],
+                      title=False)
+    run = run_import(path)
+    assert run.counts["flagged"] == 1
+    review = MatchReview.objects.get(candidate=li_na)
+    review_decide(review=review, decision="same", actor=duty_officer, reason="checked by phone")
+    li_na.refresh_from_db()
+    assert li_na.community == community_a1 and li_na.address == "老地址1号" and li_na.sex == "F"
+    assert Episode.objects.get(person=li_na, status="open").category == "close_contact"
+    assert Person.objects.filter(name="李娜").count() == 1

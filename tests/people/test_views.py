@@ -62,7 +62,7 @@ def test_list_filters_by_town_community_category_and_flag(
     client, commander, person_factory, town_b, community_a2
 ):
     a1 = person_factory("甲")
-    a2 = person_factory("乙", community=community_a2, flags={"has_disability": True})
+    person_factory("乙", community=community_a2, flags={"has_disability": True})
     person_factory("丙", town=town_b)
     episode_open(person=a1, category="close_contact", anchor_date=date(2022, 8, 1), actor=commander)
     client.force_login(commander)
@@ -435,7 +435,7 @@ def test_household_list_and_page(client, commander, family):
 def test_household_outsider_wrong_role_and_method(client, site_b, materials_clerk, commander, family):
     household = family[0]
     client.force_login(site_b)
-    assert "#%d<" % household.pk not in tbody(client.get(reverse("people:households")))
+    assert f"#{household.pk}<" not in tbody(client.get(reverse("people:households")))
     assert client.get(reverse("people:household", args=[household.pk])).status_code == 404
     client.force_login(materials_clerk)
     assert client.get(reverse("people:households")).status_code == 403

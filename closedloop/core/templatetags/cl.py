@@ -121,7 +121,7 @@ def sort_link(context, key: str, label: str) -> str:
     else:
         target, arrow, state = key, "", "none"
     return format_html(
-        '<a class="sort" href="{}" aria-sort="{}">{}{}</a>', qs(context, sort=target), state, label, arrow
+        '<a class="sort" href="{}" data-sort="{}">{}{}</a>', qs(context, sort=target), state, label, arrow
     )
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from closedloop.lib.categories import ANCHOR_FOR
 
 from closedloop.people.actions import CONTACT_FIELDS, history_record
-from closedloop.people.choices import ReviewKind, ReviewStatus
+from closedloop.people.choices import FLAGS, ReviewKind, ReviewStatus
 from closedloop.people.derive import derive
 from closedloop.people.importing.rowcheck import FLAGGED, MERGED, NOTE, CheckedRow
 from closedloop.people.models import Household, ImportRun, MatchReview, Person, PersonContactHistory
@@ -264,9 +264,14 @@ def apply_review_decision(review: MatchReview, *, actor) -> None:
         for fld in ("doc_type", "doc_number", "sex", "birth_date", "name"):
             if getattr(person, fld):
                 setattr(merged, fld, getattr(person, fld))
-        for fld in ("phone", "address", "employer", "phone_other"):
-            if not getattr(merged, fld):
+        for fld in ("phone", "address", "employer", "employer_uscc", "phone_other"):
+            if not getattr(merged, fld):  # the row's blanks never erase what is registered
                 setattr(merged, fld, getattr(person, fld))
+        # Town and community go as a pair, so a row naming only the town keeps a community inside it.
+        if merged.town is None or merged.town.pk == person.town_id:
+            merged.town = person.town if merged.town is None else merged.town
+            merged.community = merged.community or person.community
+        merged.flags = {f: getattr(person, f) for f, _label in FLAGS}
         person_update(person=person, data=merged, actor=actor, reason=_("Possible match decided: the same person."),
                       source=f"import:{review.import_run_id}")
         _open_from_review(person, data, review, actor)

@@ -16,4 +16,9 @@
       el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
     }
   });
+  // An htmx request the server refused (403, 404, 500) is said, not silently ignored.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail && event.detail.xhr ? " (" + event.detail.xhr.status + ")" : "";
+    window.alert((document.body.getAttribute("data-error-message") || "Error") + status);
+  });
 })();
