@@ -2,7 +2,8 @@
 
 from ninja import NinjaAPI
 
-from closedloop.core.api import auth_any, router as core_router
+from closedloop.core.api import auth_any
+from closedloop.core.api import router as core_router
 from closedloop.people.api import router as people_router
 
 api = NinjaAPI(

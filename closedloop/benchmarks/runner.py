@@ -15,8 +15,8 @@ and ``db``, which the runner adds.
 
 from __future__ import annotations
 
-import cProfile
 import contextlib
+import cProfile
 import importlib
 import json
 import os
@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # name -> "module:function". Adding a workload is adding a line here.
@@ -107,7 +107,7 @@ def machine() -> dict:
                 break
     return {
         "cores": os.cpu_count(), "cpu": cpu, "memory_gib": memory, "platform": platform.platform(),
-        "python": platform.python_version(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -40,7 +40,8 @@ class Person(models.Model):
     doc_type = models.CharField(_("document type"), max_length=20, choices=DocType.choices, blank=True)
     doc_number = models.CharField(_("document number"), max_length=40, blank=True)
     # HMAC of type and number: how a number is found without scanning plaintext.
-    id_hash = models.CharField(max_length=32, null=True, blank=True, editable=False)
+    # NULL (not "") for "no document", so the unique constraint skips those rows on every database.
+    id_hash = models.CharField(max_length=32, null=True, blank=True, editable=False)  # noqa: DJ001
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -109,6 +110,9 @@ class PersonContactHistory(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} · {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class ImportMapping(models.Model):
@@ -202,3 +206,6 @@ class MatchReview(models.Model):
                 name="review_once_while_open",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.candidate_id}"

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closedloop.lib.categories import ANCHOR_FOR
-
 from closedloop.people.actions import CONTACT_FIELDS, history_record
 from closedloop.people.choices import FLAGS, ReviewKind, ReviewStatus
 from closedloop.people.derive import derive
