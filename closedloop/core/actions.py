@@ -6,18 +6,31 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from closedloop.core.audit import audit_record
+from closedloop.core.audit import audit_record, diff
 from closedloop.core.models import ApiToken, Jurisdiction, User
+
+
+def jurisdiction_parent_problem(level: str, parent: Jurisdiction | None) -> str | None:
+    """The tree's one rule: a city has no parent, a town sits under a city, a community under a town."""
+    expected = {"city": None, "town": "city", "community": "town"}.get(level)
+    if (parent.level if parent else None) != expected:
+        return {
+            "city": _("A city has no parent."),
+            "town": _("A town or street must sit under a city."),
+            "community": _("A village or community must sit under a town or street."),
+        }.get(level, _("Unknown level."))
+    return None
 
 
 @transaction.atomic
 def jurisdiction_create(
     *, code: str, name: str, name_en: str = "", level: str, parent: Jurisdiction | None = None, actor
 ) -> Jurisdiction:
-    expected_parent = {"city": None, "town": "city", "community": "town"}[level]
-    if (parent.level if parent else None) != expected_parent:
-        raise ValueError(f"A {level} must sit under a {expected_parent or 'nothing'}.")
+    problem = jurisdiction_parent_problem(level, parent)
+    if problem:
+        raise ValueError(problem)
     city = None if parent is None else (parent.city or parent)
     j = Jurisdiction.objects.create(code=code, name=name, name_en=name_en, level=level, parent=parent, city=city)
     audit_record(actor=actor, action="jurisdiction.create", target=j, after={"code": code, "name": name, "level": level})
@@ -38,7 +51,8 @@ def user_create(
 ) -> User:
     if check_password:
         validate_password(password)
-    user = User(username=username, role=role, full_name=full_name, is_staff=is_staff, is_superuser=role == "admin")
+    is_admin = role == "admin"  # administrators run the back office
+    user = User(username=username, role=role, full_name=full_name, is_staff=is_staff or is_admin, is_superuser=is_admin)
     user.set_password(password)
     user.save()
     user.jurisdictions.set(jurisdictions)
@@ -75,3 +89,31 @@ def api_token_revoke(*, token: ApiToken, actor) -> ApiToken:
     token.revoked = True
     audit_record(actor=actor, action="api_token.revoke", target=token)
     return token
+
+
+@transaction.atomic
+def user_update(
+    *, user: User, role: str, full_name: str, jurisdictions: list[Jurisdiction], is_active: bool, actor, reason: str = ""
+) -> User:
+    before = {"role": user.role, "full_name": user.full_name, "is_active": user.is_active,
+              "jurisdictions": sorted(j.code for j in user.jurisdictions.all())}
+    user.role, user.full_name, user.is_active = role, full_name, is_active
+    user.is_superuser = role == "admin"
+    user.is_staff = user.is_staff or user.is_superuser
+    user.save(update_fields=["role", "full_name", "is_active", "is_superuser", "is_staff"])
+    user.jurisdictions.set(jurisdictions)
+    after = {"role": role, "full_name": full_name, "is_active": is_active,
+             "jurisdictions": sorted(j.code for j in jurisdictions)}
+    b, a = diff(before, after)
+    audit_record(actor=actor, action="user.update", target=user, before=b, after=a, reason=reason)
+    return user
+
+
+@transaction.atomic
+def jurisdiction_rename(*, jurisdiction: Jurisdiction, name: str, name_en: str, actor) -> Jurisdiction:
+    before = {"name": jurisdiction.name, "name_en": jurisdiction.name_en}
+    Jurisdiction.objects.filter(pk=jurisdiction.pk).update(name=name, name_en=name_en)
+    jurisdiction.name, jurisdiction.name_en = name, name_en
+    b, a = diff(before, {"name": name, "name_en": name_en})
+    audit_record(actor=actor, action="jurisdiction.rename", target=jurisdiction, before=b, after=a)
+    return jurisdiction
