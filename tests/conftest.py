@@ -11,7 +11,18 @@ import pytest
 from closedloop.core.actions import jurisdiction_create, user_create
 from closedloop.core.roles import Role
 
+pytest_plugins = ["tests.pg_guard"]
+
 PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Actions and commands called directly speak English in tests (pages pick their own language)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -204,8 +204,8 @@ def measure_import(bench: Bench) -> dict:
             raise BenchError(f"The floor inserted {after} rows, not {inserted}.")
         del data
         repeats.append({
-            "seconds": round(seconds, 3), "rows_per_s": rate(info.rows, seconds),
-            "floor_seconds": round(floor_seconds, 3), "floor_rows_per_s": rate(info.rows, floor_seconds),
+            "seconds": round(seconds, 4), "rows_per_s": rate(info.rows, seconds),
+            "floor_seconds": round(floor_seconds, 4), "floor_rows_per_s": rate(info.rows, floor_seconds),
             "ratio": round(seconds / floor_seconds, 2), "counts": counts, "floor_inserted": inserted,
         })
         bench.note(f"repetition {i + 1}/{bench.repeat}: {seconds:.2f} s, {rate(info.rows, seconds):,.0f} rows/s, "
@@ -216,8 +216,8 @@ def measure_import(bench: Bench) -> dict:
     rows_per_s = rate(info.rows, seconds)
     meets = ratio <= IMPORT_TARGET_RATIO and (bench.db != "sqlite" or rows_per_s >= IMPORT_TARGET_RATE)
     return {
-        "rows": info.rows, "seconds": round(seconds, 3), "rows_per_s": rows_per_s,
-        "floor_seconds": round(floor_seconds, 3), "floor_rows_per_s": rate(info.rows, floor_seconds),
+        "rows": info.rows, "seconds": round(seconds, 4), "rows_per_s": rows_per_s,
+        "floor_seconds": round(floor_seconds, 4), "floor_rows_per_s": rate(info.rows, floor_seconds),
         "ratio": round(ratio, 2),
         "target": f">= {IMPORT_TARGET_RATE:,} rows/s on SQLite (validation, de-duplication and audit included); "
                   f"ratio <= {IMPORT_TARGET_RATIO}",
@@ -243,16 +243,16 @@ def measure_reimport(bench: Bench) -> dict:
             raise BenchError(f"Re-importing the same file wrote rows: counts {counts}, changed {changed}.")
         if counts["read"] != info.rows or counts["rejected"] != info.bad_rows:
             raise BenchError(f"The re-import read or rejected other rows than the first import: {counts}")
-        repeats.append({"seconds": round(seconds, 3), "rows_per_s": rate(info.rows, seconds), "counts": counts,
+        repeats.append({"seconds": round(seconds, 4), "rows_per_s": rate(info.rows, seconds), "counts": counts,
                         "rows_written": 0})
         bench.note(f"re-import {i + 1}/{bench.repeat}: {seconds:.2f} s, {rate(info.rows, seconds):,.0f} rows/s")
     seconds = median(r["seconds"] for r in repeats)
     rows_per_s, first_rate = rate(info.rows, seconds), rate(info.rows, first_seconds)
     speedup = first_seconds / seconds if seconds else 0.0
     return {
-        "rows": info.rows, "seconds": round(seconds, 3), "rows_per_s": rows_per_s,
+        "rows": info.rows, "seconds": round(seconds, 4), "rows_per_s": rows_per_s,
         "floor_rows_per_s": None, "ratio": None,
-        "first_import_seconds": round(first_seconds, 3), "first_import_rows_per_s": first_rate,
+        "first_import_seconds": round(first_seconds, 4), "first_import_rows_per_s": first_rate,
         "speedup": round(speedup, 2),
         "target": f">= {REIMPORT_TARGET_SPEEDUP}x the first import's rate; no row written",
         "meets_target": speedup >= REIMPORT_TARGET_SPEEDUP, "rows_written": 0,

@@ -55,7 +55,7 @@ def test_import_prints_one_json_line_with_the_figures_and_exact_counts(tmp_path)
     assert rep["floor_inserted"] == {"people_person": 294, "quarantine_episode": 294}  # one episode each
     assert result["seconds"] == rep["seconds"] > 0 and result["rows_per_s"] == pytest.approx(300 / rep["seconds"], rel=0.01)
     assert result["floor_rows_per_s"] > result["rows_per_s"]  # storing alone is faster than importing
-    assert result["ratio"] == rep["ratio"] == pytest.approx(rep["seconds"] / rep["floor_seconds"], rel=0.02)
+    assert result["ratio"] == rep["ratio"] == pytest.approx(rep["seconds"] / rep["floor_seconds"], rel=0.05)
     assert isinstance(result["meets_target"], bool)
     assert "40,000 rows/s" in result["target"] and "ratio <= 8" in result["target"]
     assert "repetition 1/1" in out.stderr
@@ -148,7 +148,7 @@ def test_roster_is_deterministic_realistic_and_two_percent_bad():
             assert date.fromisoformat(r[9]) > today
         else:
             assert r[0] == ""
-    numbers = [r[3] for r in rows if isinstance(r[3], str)]
+    numbers = [r[3] for r in good]
     assert len(numbers) == len(set(numbers))
 
 

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from io import StringIO
 
+from django.utils import translation
+
 from closedloop.core.actions import user_create
 from closedloop.core.management.commands.serve import DEMO_PASSWORD, Command, PeriodicChecks
 from closedloop.core.roles import Role
@@ -65,7 +67,8 @@ def test_serve_prints_the_demo_logins(db, city):
     user_create(username="someone", password=DEMO_PASSWORD, role=Role.ANALYST, actor=None, check_password=False)
     out = StringIO()
     command = Command(stdout=out)
-    command.announce("127.0.0.1", 8123)
+    with translation.override("en"):
+        command.announce("127.0.0.1", 8123)
     text = out.getvalue()
     assert "http://127.0.0.1:8123/" in text
     assert f"password for all: {DEMO_PASSWORD}" in text

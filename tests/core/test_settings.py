@@ -47,3 +47,11 @@ def test_good_settings_pass(tmp_path):
     result = closedloop("check", "--no-integrity", data_dir=tmp_path, CLOSEDLOOP_DEBUG="0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.postgres_only
+def test_the_postgres_run_really_uses_postgres():
+    # Skipped on SQLite by tests/pg_guard.py; on PostgreSQL it proves the second run of scripts/test is one.
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"

@@ -272,10 +272,10 @@ def test_shared_static_files_are_found():
 
 def test_403_and_404_pages_use_the_layout(client, materials_clerk, commander):
     client.force_login(materials_clerk)
-    response = client.get(reverse("people:list"))
+    response = client.get(reverse("people:list"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert "Not allowed" in html(response) and 'class="topbar"' in html(response)
     client.force_login(commander)
-    response = client.get(reverse("people:detail", args=[999999]))
+    response = client.get(reverse("people:detail", args=[999999]), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404
     assert "outside your jurisdiction" in html(response) and 'class="topbar"' in html(response)

@@ -146,7 +146,7 @@ def test_person_page_shows_everything_masked(client, commander, person_factory, 
     household_create(members=[zhang, wife], actor=commander)
     episode_open(person=zhang, category="close_contact", anchor_date=date(2022, 8, 3), actor=commander)
     client.force_login(commander)
-    response = client.get(reverse("people:detail", args=[zhang.pk]))
+    response = client.get(reverse("people:detail", args=[zhang.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
     page = html(response)
     for secret in (zhang.doc_number, zhang.phone, "香溪路12号"):
@@ -154,7 +154,7 @@ def test_person_page_shows_everything_masked(client, commander, person_factory, 
     assert zhang.doc_number_masked in page and zhang.phone_masked in page
     assert "1990年5月17日" in page  # birth date the Chinese way
     assert f'href="{reverse("people:detail", args=[wife.pk])}"' in page
-    assert "Close contact" in page and "2022年8月3日" in page
+    assert "密切接触者" in page and "2022年8月3日" in page
     assert "义乌小商品城" in page
     assert "person.register" in page  # the person's audit history
     # Show buttons for those allowed to unmask.

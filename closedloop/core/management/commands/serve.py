@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 
 from django.conf import settings
 from django.core.management import call_command
@@ -115,6 +116,11 @@ def _gunicorn_application(options: dict, periodic: PeriodicChecks | None):
     return PlatformServer(prog="closedloop serve")
 
 
+def _display_width(text: str) -> int:
+    """Columns on a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _display_host(host: str) -> str:
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
@@ -195,11 +201,12 @@ class Command(BaseCommand):
         )
         if demo_users:
             width = max(len(u.username) for u in demo_users)
-            role_width = max(len(str(u.get_role_display())) for u in demo_users)
+            role_width = max(_display_width(str(u.get_role_display())) for u in demo_users)
             self.stdout.write("")
             self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for user in demo_users:
-                line = f"  {user.username:<{width}}  {user.get_role_display()!s:<{role_width}}  {user.full_name}"
-                self.stdout.write(line.rstrip())
+                role = str(user.get_role_display())
+                role += " " * (role_width - _display_width(role))
+                self.stdout.write(f"  {user.username:<{width}}  {role}  {user.full_name}".rstrip())
         self.stdout.write("")
         self.stdout.flush()
