@@ -218,6 +218,8 @@ IMPORT_MAX_ANCHOR_AGE_DAYS = env_int("IMPORT_MAX_ANCHOR_AGE_DAYS", 60, minimum=1
 IMPORT_RUN_INLINE = env_bool("IMPORT_RUN_INLINE", False)
 PERIODIC_CHECK_SECONDS = env_int("PERIODIC_CHECK_SECONDS", 300, minimum=10)
 PAGE_SIZE = env_int("PAGE_SIZE", 50, minimum=5)
+# A hand-over not confirmed this long after its expected arrival raises the lost-in-transit alert.
+TRANSIT_GRACE_MINUTES = env_int("TRANSIT_GRACE_MINUTES", 30, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -32,17 +32,19 @@ class Cap(models.TextChoices):
     EXPORT_PEOPLE = "export_people", _("Export people")
     VIEW_AUDIT = "view_audit", _("Read the audit log")
     MANAGE_USERS = "manage_users", _("Manage accounts")
+    HANDOVER = "handover", _("Place people under control and hand them over")
+    CLOSE_EPISODES = "close_episodes", _("Close episodes listed in error")
 
 
 R, C = Role, Cap
-_FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE}
+_FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE, C.HANDOVER}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    R.COMMANDER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT}),
-    R.DUTY_OFFICER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT}),
+    R.COMMANDER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT, C.CLOSE_EPISODES}),
+    R.DUTY_OFFICER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT, C.CLOSE_EPISODES}),
     R.TASK_GROUP: frozenset({C.VIEW_PEOPLE}),
-    R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK}),
-    R.TRANSFER_DESK: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK}),
+    R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER}),
+    R.TRANSFER_DESK: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER}),
     R.COMMUNITY_STAFF: frozenset(_FRONT_LINE),
     R.MATERIALS_CLERK: frozenset(),
     R.ENTERPRISE_OFFICER: frozenset(),

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from closedloop.lib import categories as c
+from closedloop.quarantine import states as s
 
 
 class Category(models.TextChoices):
@@ -24,3 +25,31 @@ class AnchorKind(models.TextChoices):
 class EpisodeStatus(models.TextChoices):
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+
+
+class EpisodeState(models.TextChoices):
+    AWAITING = s.AWAITING, _("Awaiting placement")
+    IN_CUSTODY = s.IN_CUSTODY, _("In custody")
+    IN_TRANSIT = s.IN_TRANSIT, _("In transit")
+    RELEASED = s.RELEASED, _("Released")
+    BECAME_CASE = s.BECAME_CASE, _("Became a case")
+    CLOSED = s.CLOSED, _("Closed")
+
+
+class LedgerEvent(models.TextChoices):
+    PLACE = s.PLACE, _("Placed under control")
+    GIVE = s.GIVE, _("Handed over")
+    RECEIVE = s.RECEIVE, _("Received")
+    REFUSE = s.REFUSE, _("Refused by the receiver")
+    RELEASE = s.RELEASE, _("Released")
+    BECOME_CASE = s.BECOME_CASE, _("Became a case")
+    CLOSE = s.CLOSE, _("Closed")
+
+
+class CustodianKind(models.TextChoices):
+    ISOLATION_SITE = "isolation_site", _("Centralized isolation site")
+    VEHICLE_TRIP = "vehicle_trip", _("Vehicle trip")
+    TRANSFER_STATION = "transfer_station", _("Transfer station")
+    HOME_COMMUNITY = "home_community", _("Home community")
+    HOSPITAL = "hospital", _("Designated hospital")
+    OUT_OF_CITY_SITE = "out_of_city_site", _("Isolation site in another city")
