@@ -53,3 +53,39 @@ class CustodianKind(models.TextChoices):
     HOME_COMMUNITY = "home_community", _("Home community")
     HOSPITAL = "hospital", _("Designated hospital")
     OUT_OF_CITY_SITE = "out_of_city_site", _("Isolation site in another city")
+
+
+class CheckSlot(models.TextChoices):
+    MORNING = "morning", _("Morning")
+    NOON = "noon", _("Noon")
+    AFTERNOON = "afternoon", _("Afternoon")
+    EVENING = "evening", _("Evening")
+    DAILY = "daily", _("Daily")
+
+
+class TestKind(models.TextChoices):
+    PCR = "pcr", _("Nucleic-acid (PCR) test")
+    ANTIGEN = "antigen", _("Antigen test")
+
+
+class TestResult(models.TextChoices):
+    PENDING = "pending", _("Awaiting result")
+    NEGATIVE = "negative", _("Negative")
+    ASSESS = "assess", _("Needs risk assessment")
+    POSITIVE = "positive", _("Positive")
+    INVALID = "invalid", _("Invalid sample")
+
+
+class AlertKind(models.TextChoices):
+    FEVER = "fever", _("Fever")
+    SYMPTOM = "symptom", _("Symptoms")
+    POSITIVE = "positive", _("Positive result")
+    ASSESS = "assess", _("Result needs risk assessment")
+    LOST_IN_TRANSIT = "lost_in_transit", _("Lost in transit")
+    OVERDUE_RELEASE = "overdue_release", _("Kept beyond the release day")
+    MISSED_TEST = "missed_test", _("Missed test")
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")

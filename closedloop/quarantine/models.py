@@ -15,12 +15,17 @@ from django.utils.translation import gettext_lazy as _
 from closedloop.core.models import Jurisdiction
 from closedloop.quarantine import states
 from closedloop.quarantine.choices import (
+    AlertKind,
+    AlertStatus,
     AnchorKind,
     Category,
+    CheckSlot,
     CustodianKind,
     EpisodeState,
     EpisodeStatus,
     LedgerEvent,
+    TestKind,
+    TestResult,
 )
 
 
@@ -154,3 +159,105 @@ class CustodyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.episode_id}#{self.seq} {self.kind}"
+
+
+class HealthCheck(models.Model):
+    """Temperature and symptoms, morning and evening: by staff on site, self-reported at home."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="health_checks")
+    day = models.DateField(_("day"))
+    slot = models.CharField(_("slot"), max_length=10, choices=CheckSlot.choices)
+    temperature = models.DecimalField(_("temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+    symptoms = models.JSONField(_("symptoms"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["episode", "day", "slot"]
+        verbose_name = _("health check")
+        verbose_name_plural = _("health checks")
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "day", "slot"], name="health_check_once_per_slot"),
+            models.CheckConstraint(
+                condition=models.Q(temperature__isnull=True) | models.Q(temperature__gte=30, temperature__lte=45),
+                name="health_check_plausible_temperature",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.episode_id} {self.day} {self.slot}"
+
+
+class Specimen(models.Model):
+    """A sample taken for a test, and its result when the lab reports it."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="specimens")
+    kind = models.CharField(_("test"), max_length=10, choices=TestKind.choices, default=TestKind.PCR)
+    barcode = models.CharField(_("barcode"), max_length=40, blank=True)
+    # The schedule's day this sample answers (None for an extra test).
+    scheduled_for = models.DateField(_("scheduled day"), null=True, blank=True)
+    sampled_at = models.DateTimeField(_("sampled"))
+    result = models.CharField(_("result"), max_length=10, choices=TestResult.choices, default=TestResult.PENDING)
+    ct = models.DecimalField(_("Ct value"), max_digits=4, decimal_places=1, null=True, blank=True)
+    lab = models.CharField(_("laboratory"), max_length=120, blank=True)
+    reported_at = models.DateTimeField(_("reported"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["episode", "sampled_at"]
+        verbose_name = _("specimen")
+        verbose_name_plural = _("specimens")
+        constraints = [
+            models.UniqueConstraint(fields=["barcode"], condition=~models.Q(barcode=""), name="specimen_barcode_once"),
+        ]
+        indexes = [models.Index(fields=["result", "sampled_at"], name="specimen_result")]
+
+    def __str__(self) -> str:
+        return self.barcode or f"specimen {self.pk}"
+
+
+class Alert(models.Model):
+    """Something a person must answer: a fever, a positive result, a lost hand-over, an overdue release."""
+
+    kind = models.CharField(_("alert"), max_length=20, choices=AlertKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="alerts")
+    # Who must answer: the custodian holding the person when the alert was raised.
+    custodian = models.ForeignKey(Custodian, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts")
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            # One open alert of a kind per episode: periodic checks can run again and again.
+            models.UniqueConstraint(fields=["episode", "kind"], condition=models.Q(status="open"),
+                                    name="alert_once_while_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.episode_id}"
+
+
+class ReleaseCertificate(models.Model):
+    """解除医学观察意见书: issued once at release, verifiable by its code."""
+
+    episode = models.OneToOneField(Episode, on_delete=models.PROTECT, related_name="certificate")
+    code = models.CharField(_("verification code"), max_length=16, unique=True)
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    override_reason = models.TextField(_("override reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("release certificate")
+        verbose_name_plural = _("release certificates")
+
+    def __str__(self) -> str:
+        return self.code

@@ -102,7 +102,7 @@ def custodian_create(*, kind: str, name: str, code: str, city: Jurisdiction, jur
 
 # --- custody -------------------------------------------------------------------------
 
-def _may_act(actor, episode: Episode, custodian: Custodian | None) -> None:
+def may_act(actor, episode: Episode, custodian: Custodian | None) -> None:
     """The actor holds the capability and the person or the custodian lies in their jurisdiction."""
     if actor is None:
         return  # the system itself (imports, periodic checks, the demo)
@@ -118,11 +118,15 @@ def _may_act(actor, episode: Episode, custodian: Custodian | None) -> None:
     raise PermissionDenied(_("This person and this custodian are outside your jurisdiction."))
 
 
-def _advance(
+def advance(
     episode: Episode, kind: str, *, actor, to_custodian: Custodian | None = None, expected_by: datetime | None = None,
     reason: str = "", signatures: dict | None = None, extra: dict | None = None,
 ) -> Episode:
-    """Append one ledger row and move the projection with it, or change nothing."""
+    """Append one ledger row and move the projection with it, or change nothing.
+
+    The one writer of an episode's state: the sibling action modules (release,
+    the case path) call it too. Call it inside a transaction.
+    """
     current = Episode.objects.select_related("person").get(pk=episode.pk)
     if not states.can_transition(current.state, kind):
         raise ValidationError(
@@ -162,7 +166,7 @@ def episode_place(
     signed_by: str = "",
 ) -> Episode:
     """The first custodian takes the person; the protocol in force gives the schedule and the release day."""
-    _may_act(actor, episode, custodian)
+    may_act(actor, episode, custodian)
     placed_on = placed_on or timezone.localdate()
     if episode.anchor_date and placed_on < episode.anchor_date:
         raise ValidationError(_("The person cannot be placed before the date their control counts from."))
@@ -173,7 +177,7 @@ def episode_place(
         extra["release_on"] = schedule.release_on
         if episode.anchor_date is None:
             extra["anchor_date"] = placed_on
-    return _advance(episode, states.PLACE, actor=actor, to_custodian=custodian, extra=extra,
+    return advance(episode, states.PLACE, actor=actor, to_custodian=custodian, extra=extra,
                     signatures={"receiver": signed_by} if signed_by else None)
 
 
@@ -182,20 +186,20 @@ def handover_give(
     *, episode: Episode, to_custodian: Custodian, expected_by: datetime, actor, signed_by: str = "", reason: str = "",
 ) -> Episode:
     """The holding side lets go: the person is in transit until the receiver confirms."""
-    _may_act(actor, episode, episode.custodian)
+    may_act(actor, episode, episode.custodian)
     if to_custodian.pk == episode.custodian_id:
         raise ValidationError(_("The receiver is the custodian who already holds the person."))
     if expected_by <= timezone.now():
         raise ValidationError(_("The expected arrival must be later than now."))
-    return _advance(episode, states.GIVE, actor=actor, to_custodian=to_custodian, expected_by=expected_by,
+    return advance(episode, states.GIVE, actor=actor, to_custodian=to_custodian, expected_by=expected_by,
                     reason=reason, signatures={"giver": signed_by} if signed_by else None)
 
 
 @transaction.atomic
 def handover_receive(*, episode: Episode, actor, signed_by: str = "") -> Episode:
     """The receiver confirms: custody passes."""
-    _may_act(actor, episode, episode.pending_custodian)
-    return _advance(episode, states.RECEIVE, actor=actor, to_custodian=episode.pending_custodian,
+    may_act(actor, episode, episode.pending_custodian)
+    return advance(episode, states.RECEIVE, actor=actor, to_custodian=episode.pending_custodian,
                     signatures={"receiver": signed_by} if signed_by else None)
 
 
@@ -204,8 +208,8 @@ def handover_refuse(*, episode: Episode, actor, reason: str) -> Episode:
     """The receiver refuses, with a reason: the giver, who never let go, holds the person again."""
     if not reason.strip():
         raise ValidationError(_("Say why the person is refused."))
-    _may_act(actor, episode, episode.pending_custodian)
-    return _advance(episode, states.REFUSE, actor=actor, to_custodian=episode.custodian, reason=reason)
+    may_act(actor, episode, episode.pending_custodian)
+    return advance(episode, states.REFUSE, actor=actor, to_custodian=episode.custodian, reason=reason)
 
 
 @transaction.atomic
@@ -215,4 +219,4 @@ def episode_close(*, episode: Episode, actor, reason: str) -> Episode:
         raise PermissionDenied(_("Only headquarters may close an episode."))
     if not reason.strip():
         raise ValidationError(_("Say why the episode is closed."))
-    return _advance(episode, states.CLOSE, actor=actor, reason=reason)
+    return advance(episode, states.CLOSE, actor=actor, reason=reason)
