@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("people/", include("closedloop.people.urls")),
+    path("loop/", include("closedloop.quarantine.urls")),
     path("", include("closedloop.core.urls")),
 ]

@@ -34,16 +34,23 @@ class Cap(models.TextChoices):
     MANAGE_USERS = "manage_users", _("Manage accounts")
     HANDOVER = "handover", _("Place people under control and hand them over")
     CLOSE_EPISODES = "close_episodes", _("Close episodes listed in error")
+    RECORD_OBSERVATIONS = "record_observations", _("Record health checks, samples and results")
+    RELEASE = "release", _("Release people whose course is complete")
+    OVERRIDE_RELEASE = "override_release", _("Release against the rule, with a written reason")
+    REPLAN = "replan", _("Adopt a new protocol version for open episodes")
 
 
 R, C = Role, Cap
-_FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE, C.HANDOVER}
+_FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE, C.HANDOVER,
+               C.RECORD_OBSERVATIONS, C.RELEASE}
+_HEADQUARTERS = {C.VIEW_AUDIT, C.CLOSE_EPISODES, C.OVERRIDE_RELEASE, C.REPLAN}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    R.COMMANDER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT, C.CLOSE_EPISODES}),
-    R.DUTY_OFFICER: frozenset(_FRONT_LINE | {C.VIEW_AUDIT, C.CLOSE_EPISODES}),
+    R.COMMANDER: frozenset(_FRONT_LINE | _HEADQUARTERS),
+    R.DUTY_OFFICER: frozenset(_FRONT_LINE | _HEADQUARTERS),
     R.TASK_GROUP: frozenset({C.VIEW_PEOPLE}),
-    R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER}),
+    R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER,
+                             C.RECORD_OBSERVATIONS, C.RELEASE}),
     R.TRANSFER_DESK: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER}),
     R.COMMUNITY_STAFF: frozenset(_FRONT_LINE),
     R.MATERIALS_CLERK: frozenset(),
