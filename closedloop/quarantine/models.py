@@ -261,3 +261,41 @@ class ReleaseCertificate(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Replan(models.Model):
+    """One adoption of a protocol version for the open episodes of a category: one audited operation."""
+
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    to_protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+", verbose_name=_("new protocol"))
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    reason = models.TextField(_("reason"))
+    episodes = models.PositiveIntegerField(_("episodes moved"), default=0)
+    # New release day -> number of people, as previewed and applied.
+    release_days = models.JSONField(_("release days"), default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("re-plan")
+        verbose_name_plural = _("re-plans")
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} → {self.to_protocol}"
+
+
+class EpisodeReplan(models.Model):
+    """What a re-plan changed for one episode: the protocol and release day it had before."""
+
+    replan = models.ForeignKey(Replan, on_delete=models.PROTECT, related_name="changes")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="replans")
+    old_protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="+")
+    old_release_on = models.DateField(null=True)
+
+    class Meta:
+        verbose_name = _("episode re-plan")
+        verbose_name_plural = _("episode re-plans")
+        constraints = [models.UniqueConstraint(fields=["replan", "episode"], name="episode_replan_once")]
+
+    def __str__(self) -> str:
+        return f"{self.replan_id}:{self.episode_id}"

@@ -27,6 +27,6 @@ urlpatterns = [
     path("worklist/community/<int:pk>/", worklist_views.community_worklist, name="community_worklist"),
     path("alerts/", worklist_views.headquarters_alerts, name="alerts"),
     # policy change (replan_views.py)
-    path("replan/", replan_views.replan_preview, name="replan"),
+    path("replan/", replan_views.replan_preview_view, name="replan"),
     path("replan/confirm/", replan_views.replan_confirm, name="replan_confirm"),
 ]

@@ -19,3 +19,4 @@ from closedloop.quarantine.actions.custody import (  # noqa: F401
     protocol_for,
     protocols_sync_shipped,
 )
+from closedloop.quarantine.actions.replan import ReplanPreview, replan_apply, replan_preview  # noqa: F401
