@@ -1,6 +1,12 @@
 from django.urls import path
 
-from closedloop.quarantine import episode_views, observation_views, release_views, replan_views, worklist_views
+from closedloop.quarantine import (
+    episode_views,
+    observation_views,
+    release_views,
+    replan_views,
+    worklist_views,
+)
 
 app_name = "loop"
 urlpatterns = [
