@@ -24,6 +24,7 @@ from closedloop.core.roles import Role
 from closedloop.lib import demo_city, demo_people
 from closedloop.people.actions import PersonData, household_create, person_register
 from closedloop.people.models import Person
+from closedloop.quarantine import demo as loop_demo
 from closedloop.quarantine.actions import episode_open
 
 DEMO_PASSWORD = "closedloop-demo"
@@ -177,6 +178,8 @@ def _load(*, persons: int, seed: int, stdout) -> DemoResult:
         previous, done = done, done + len(members)
         if done // PROGRESS_EVERY > previous // PROGRESS_EVERY and done < len(rows):
             _say(stdout, _("%(done)d of %(total)d people registered") % {"done": done, "total": len(rows)})
+
+    loop_demo.load(city=city, admin=admin, seed=seed)
 
     return DemoResult(
         city=city, towns=len(demo_city.TOWNS), communities=communities, households=len(households),

@@ -1,0 +1,116 @@
+"""The closed loop of the demo city: custodians, and episodes in every state.
+
+Called by ``closedloop.core.demo`` inside its one transaction, after the people
+and their episode stubs exist. Deterministic for a seed; every write is an action.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import timedelta
+
+from django.utils import timezone
+
+from closedloop.core.models import Jurisdiction
+from closedloop.quarantine import states
+from closedloop.quarantine.actions import (
+    custodian_create,
+    episode_close,
+    episode_place,
+    handover_give,
+    handover_receive,
+)
+from closedloop.quarantine.actions.custody import advance
+from closedloop.quarantine.models import Custodian, Episode
+
+# (town code, site name): one centralized isolation site in six towns and streets.
+SITES = [
+    ("330782001", "稠城街道集中隔离点（锦都酒店）"),
+    ("330782002", "北苑街道集中隔离点（国贸大厦）"),
+    ("330782003", "江东街道集中隔离点（江东宾馆）"),
+    ("330782005", "福田街道集中隔离点（福田商务酒店）"),
+    ("330782009", "义亭镇集中隔离点（义亭健康驿站）"),
+    ("330782011", "佛堂镇集中隔离点（佛堂古镇酒店）"),
+]
+CENTRALIZED = {"close_contact", "inbound", "high_risk_area"}
+LOST = 3  # hand-overs never confirmed, so the alerts page is never empty in a demo
+HOME = {"secondary_contact", "medium_risk_area"}
+
+
+def _custodians(city: Jurisdiction, admin) -> dict[str, list[Custodian]]:
+    made: dict[str, list[Custodian]] = {"site": [], "hospital": [], "trip": [], "station": [], "away": []}
+    towns = {j.code: j for j in Jurisdiction.objects.filter(level="town", city=city)}
+    for i, (code, name) in enumerate(SITES, start=1):
+        made["site"].append(custodian_create(kind="isolation_site", name=name, code=f"site-{i:02d}", city=city,
+                                             jurisdiction=towns.get(code), actor=admin))
+    made["station"].append(custodian_create(kind="transfer_station", name="义乌市客运中心中转站", code="station-01",
+                                            city=city, actor=admin))
+    for i, name in enumerate(["义乌市中心医院（定点医院）", "义乌市方舱医院"], start=1):
+        made["hospital"].append(custodian_create(kind="hospital", name=name, code=f"hospital-{i:02d}", city=city,
+                                                 actor=admin))
+    for i, plate in enumerate(["浙G·D1234", "浙G·D5678", "浙G·D9012"], start=1):
+        made["trip"].append(custodian_create(kind="vehicle_trip", name=f"转运车 {plate} 第{i}趟", code=f"trip-{i:02d}",
+                                             city=city, actor=admin))
+    for i, name in enumerate(["杭州市萧山区集中隔离点", "宁波市鄞州区集中隔离点"], start=1):
+        made["away"].append(custodian_create(kind="out_of_city_site", name=name, code=f"away-{i:02d}", city=city,
+                                             actor=admin))
+    return made
+
+
+def _home(community: Jurisdiction | None, city: Jurisdiction, admin, cache: dict) -> Custodian | None:
+    if community is None:
+        return None
+    if community.pk not in cache:
+        cache[community.pk] = custodian_create(
+            kind="home_community", name=f"{community.name}（居家）", code=f"home-{community.code}", city=city,
+            jurisdiction=community, actor=admin,
+        )
+    return cache[community.pk]
+
+
+def load(*, city: Jurisdiction, admin, seed: int) -> Counter:
+    """Place the demo's open episodes and move some along; returns the episodes by state."""
+    rng = random.Random(seed * 7919 + 3)
+    today = timezone.localdate()
+    now = timezone.now()
+    made = _custodians(city, admin)
+    homes: dict[int, Custodian] = {}
+    site_of_town = {c.jurisdiction_id: c for c in made["site"]}
+    episodes = list(Episode.objects.filter(city=city, state=states.AWAITING).select_related(
+        "person", "person__community", "person__town").order_by("pk"))
+    lost = 0
+    for episode in episodes:
+        roll = rng.random()
+        if roll < 0.06:
+            continue  # listed today, not yet placed: the awaiting list is never empty
+        placed_on = min(today, (episode.anchor_date or today) + timedelta(days=rng.choice([0, 0, 1, 2])))
+        if episode.category in CENTRALIZED:
+            custodian = site_of_town.get(episode.person.town_id) or rng.choice(made["site"])
+        elif episode.category in HOME:
+            custodian = _home(episode.person.community, city, admin, homes) or rng.choice(made["site"])
+        elif episode.category == "case":
+            custodian = made["hospital"][0]
+        else:  # out of city: held by another city's site until brought home
+            custodian = rng.choice(made["away"])
+        episode = episode_place(episode=episode, custodian=custodian, placed_on=placed_on, actor=admin)
+        roll = rng.random()
+        if episode.category in CENTRALIZED and lost < LOST:
+            # Handed to a vehicle this morning and never confirmed: the lost-in-transit alert.
+            advance(episode, states.GIVE, actor=admin, to_custodian=rng.choice(made["trip"]),
+                    expected_by=now - timedelta(hours=rng.randint(2, 6)), reason="demo: hand-over this morning")
+            lost += 1
+        elif episode.category in CENTRALIZED and roll < 0.04:
+            # On the road to the site right now.
+            handover_give(episode=episode, to_custodian=rng.choice(made["trip"]), actor=admin,
+                          expected_by=now + timedelta(minutes=rng.randint(20, 90)), signed_by="值班医生")
+        elif episode.category in CENTRALIZED and roll < 0.08:
+            # Moved between sites and received.
+            other = rng.choice([s for s in made["site"] if s.pk != custodian.pk])
+            episode = handover_give(episode=episode, to_custodian=other, actor=admin,
+                                    expected_by=now + timedelta(hours=1), signed_by="李医生")
+            handover_receive(episode=episode, actor=admin, signed_by="王护士")
+        elif roll > 0.99:
+            episode_close(episode=episode, actor=admin, reason="demo: 流调核实为误报")
+    return Counter(Episode.objects.filter(city=city).values_list("state", flat=True))
+
