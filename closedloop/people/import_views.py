@@ -38,6 +38,7 @@ from closedloop.people.importing.fields import FIELDS, field_label
 from closedloop.people.importing.layout import layout_at
 from closedloop.people.importing.reader import UnreadableFile
 from closedloop.people.importing.rejected import rejected_rows_xlsx
+from closedloop.people.importing.rowcheck import OUTCOME_LABELS
 from closedloop.people.models import ImportRun
 
 PREVIEW_ROWS = 20
@@ -105,7 +106,10 @@ def _layout_form(run, table, header_row, data=None):
 def import_detail(request, pk):
     run = run_get(request.user, pk)
     if run.status != ImportStatus.UPLOADED:
-        problems = paginate(request, [{**p, "value": masked(p["value"])} for p in run.problems], per_page=100)
+        problems = paginate(request, [
+            {**p, "value": masked(p["value"]), "outcome": OUTCOME_LABELS.get(p["outcome"], p["outcome"])}
+            for p in run.problems
+        ], per_page=100)
         return render(request, "people/import_result.html", {
             "run": run, "report": report(run), "problems": problems,
             "running": run.status == ImportStatus.RUNNING,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from closedloop.lib import identity
 from closedloop.lib.categories import ANCHOR_FOR, parse_category, parse_sex
@@ -27,6 +28,14 @@ FLAGGED = "flagged"
 MERGED = "merged"
 DROPPED = "value ignored"
 NOTE = "note"
+# How pages name each outcome (reports keep the codes above, stable for machines).
+OUTCOME_LABELS = {
+    REJECTED: gettext_lazy("Rejected"),
+    FLAGGED: gettext_lazy("Flagged for a person to decide"),
+    MERGED: gettext_lazy("Merged with an earlier row"),
+    DROPPED: gettext_lazy("Value ignored, row kept"),
+    NOTE: gettext_lazy("Note"),
+}
 
 _LOOKS_LIKE_ID = re.compile(r"[\d\s\-.,eE+]*[\dxX]")
 _HK_MACAO = re.compile(r"[HMhm]\d{8}(\d{2})?")
