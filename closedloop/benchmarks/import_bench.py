@@ -36,12 +36,19 @@ WARM_UP_ROWS = 200
 COUNT_KEYS = ("read", "created", "updated", "unchanged", "merged_in_file", "flagged", "rejected")
 
 
+def _today() -> date:
+    """The import's today (local time of the platform), which decides what is a future date."""
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
 # --- the roster -----------------------------------------------------------------------
 
 
 def roster_for(bench: Bench) -> RosterInfo:
     """The roster of this size, made once per run and cached in the run's directory."""
-    rows, today = bench.size(SCALES), date.today()
+    rows, today = bench.size(SCALES), _today()
     path = bench.workdir / f"roster-{rows}-seed{SEED}-{today.isoformat()}.xlsx"
     sidecar = path.with_suffix(".json")
     if path.exists() and sidecar.exists():
@@ -62,9 +69,9 @@ def roster_for(bench: Bench) -> RosterInfo:
 def warm_up(bench: Bench) -> None:
     """Import a small other roster once, untimed: the figures are of a warm process, not of
     loading the pinyin dictionary and the phone metadata on first use."""
-    path = bench.workdir / f"warm-up-{date.today().isoformat()}.xlsx"
+    path = bench.workdir / f"warm-up-{_today().isoformat()}.xlsx"
     if not path.exists():
-        write_roster(path, rows=WARM_UP_ROWS, seed=SEED + 1)
+        write_roster(path, rows=WARM_UP_ROWS, seed=SEED + 1, today=_today())
     empty_registry()
     import_file(path)
     empty_registry()

@@ -219,6 +219,6 @@ def _spoil(cells: list, kind: str, rng: random.Random, today: date, *, variant: 
         value = int(number[:17]) * 10
         cells[3] = format(value, ".5E") if variant % 2 == 0 else float(value)
     elif kind == "future_date":
-        cells[9] = (today + timedelta(days=rng.randint(1, 5))).isoformat()
+        cells[9] = (today + timedelta(days=rng.randint(2, 6))).isoformat()  # still future after a midnight
     elif kind == "missing_name":
         cells[0] = ""

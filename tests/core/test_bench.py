@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from closedloop.benchmarks import import_bench, roster, runner
@@ -70,7 +71,8 @@ def test_all_runs_every_workload_and_writes_the_results_with_the_machine(tmp_pat
     lines = _json_lines(out.stdout)
     assert [r["workload"] for r in lines] == list(runner.WORKLOADS) == ["import", "reimport"]
     document = json.loads(output.read_text())
-    assert document["results"] == lines
+    assert [{k: v for k, v in r.items() if k not in ("machine", "repeat")} for r in document["results"]] == lines
+    assert all(r["machine"] == document["machine"] and r["repeat"] == 2 for r in document["results"])
     m = document["machine"]
     assert m["cores"] == os.cpu_count() and m["python"].startswith("3.") and m["platform"]
     assert date.fromisoformat(m["date"][:10]) >= date.today() - timedelta(days=1)
@@ -83,6 +85,19 @@ def test_all_runs_every_workload_and_writes_the_results_with_the_machine(tmp_pat
     assert len(reimport["repeats"]) == 2 and all(r["rows_written"] == 0 for r in reimport["repeats"])
     assert reimport["speedup"] == pytest.approx(reimport["first_import_seconds"] / reimport["seconds"], rel=0.02)
     assert reimport["meets_target"] == (reimport["speedup"] >= 2)
+
+
+def test_results_file_keeps_the_latest_figure_per_workload_scale_and_database(tmp_path):
+    from closedloop.core.management.commands.bench import write_results
+
+    path = tmp_path / "results.json"
+    path.write_text("not json")
+    write_results(path, [{"workload": "import", "scale": "full", "db": "sqlite", "rows_per_s": 1.0}], repeat=3)
+    write_results(path, [{"workload": "import", "scale": "full", "db": "postgres", "rows_per_s": 2.0}], repeat=3)
+    doc = write_results(path, [{"workload": "import", "scale": "full", "db": "sqlite", "rows_per_s": 3.0}], repeat=1)
+    assert json.loads(path.read_text()) == doc
+    assert [(r["db"], r["rows_per_s"], r["repeat"]) for r in doc["results"]] == [("postgres", 2.0, 3), ("sqlite", 3.0, 1)]
+    assert doc["machine"]["cores"] == os.cpu_count()
 
 
 def test_an_unreachable_postgres_is_one_sentence_and_exit_status_1(tmp_path):
@@ -167,7 +182,7 @@ def test_the_floor_inserts_exactly_what_the_import_inserted(tmp_path, settings):
     settings.UPLOAD_DIR = tmp_path / "uploads"
     settings.CITY_CODE = demo_city.CITY_CODE
     runner.setup_city()
-    info = roster.write_roster(tmp_path / "r.xlsx", rows=150, seed=random.randrange(1000), today=date.today())
+    info = roster.write_roster(tmp_path / "r.xlsx", rows=150, seed=random.randrange(1000), today=timezone.localdate())
     seconds, counts = import_bench.import_file(info.path)
     import_bench.check_counts(counts, info)
     before = {

@@ -206,12 +206,14 @@ def _episodes(rows: list[CheckedRow], outcome: dict, reviews: list, state: RunSt
     with_category = [r for r in rows if r.values.get("category") and "_person" in r.values]
     if not with_category:
         return
+    # People created in this batch cannot have an episode yet: ask only about the others.
+    known = [r.values["_person"].pk for r in with_category if outcome[r.row] != "created"]
     open_by_person = {
         e.person_id: e
-        for e in Episode.objects.filter(
-            person_id__in=[r.values["_person"].pk for r in with_category], status=EpisodeStatus.OPEN
+        for e in Episode.objects.filter(person_id__in=known, status=EpisodeStatus.OPEN).only(
+            "pk", "person_id", "category"
         )
-    }
+    } if known else {}
     new = []
     for row in with_category:
         person = row.values["_person"]

@@ -47,6 +47,28 @@ def _positive(text: str) -> int:
     return value
 
 
+def write_results(path: Path, results: list[dict], *, repeat: int) -> dict:
+    """Merge these results into the file: the latest figure per workload, scale and database
+    (so one file holds SQLite's and PostgreSQL's), each with the machine it ran on."""
+    here = machine()
+    kept: list[dict] = []
+    try:
+        previous = json.loads(path.read_text())
+        kept = [r for r in previous.get("results", []) if isinstance(r, dict)]
+    except (OSError, ValueError, AttributeError):
+        pass  # no file yet, or not ours: start afresh
+
+    def key(r: dict) -> tuple:
+        return r.get("workload"), r.get("scale"), r.get("db")
+
+    fresh = [{**r, "repeat": repeat, "machine": here} for r in results]
+    replaced = {key(r) for r in fresh}
+    document = {"machine": here, "results": [r for r in kept if key(r) not in replaced] + fresh}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return document
+
+
 class Command(BaseCommand):
     help = "Runs a benchmark workload on a fresh database and prints one JSON line per workload (see bench/README.md)."
     requires_system_checks = []
@@ -58,7 +80,7 @@ class Command(BaseCommand):
         parser.add_argument("--db", choices=DATABASES, default="sqlite", help="The database to measure on.")
         parser.add_argument("--repeat", type=_positive, default=3, help="Repetitions; the median is reported.")
         parser.add_argument("--output", type=Path,
-                            help=f"Write the results with the machine to this file (all: default {DEFAULT_OUTPUT}).")
+                            help=f"Merge the results, with the machine, into this file (all: default {DEFAULT_OUTPUT}).")
         parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                             help="Server where --db postgres creates its fresh database.")
         parser.add_argument("--workdir", type=Path,
@@ -95,10 +117,7 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps(result, ensure_ascii=False))
                 self.stdout.flush()
         if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            document = {"machine": machine(), "scale": opts["scale"], "db": opts["db"], "repeat": opts["repeat"],
-                        "results": results}
-            output.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+            write_results(output, results, repeat=opts["repeat"])
             self.stderr.write(f"results written to {output}")
         if failed:
             raise CommandError(f"{len(failed)} workload(s) failed: {', '.join(failed)}.")
