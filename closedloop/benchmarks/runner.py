@@ -34,6 +34,7 @@ from pathlib import Path
 WORKLOADS: dict[str, str] = {
     "import": "closedloop.benchmarks.import_bench:measure_import",
     "reimport": "closedloop.benchmarks.import_bench:measure_reimport",
+    "replan": "closedloop.benchmarks.replan_bench:measure_replan",
 }
 SCALES = ("small", "full")
 DATABASES = ("sqlite", "postgres")
