@@ -184,22 +184,26 @@ def _commit(rows: list[CheckedRow], state: RunState, *, source: str) -> None:
 
 
 def _attach_households(new_people, rows, by_key, state: RunState) -> None:
-    """People sharing a household key in the file share a household."""
+    """People sharing a household key in the file share a household (one INSERT for the batch's new ones)."""
     for row in rows:
         key = row.values.get("household")
         person = by_key.get(row.key)
         if key and person is not None and person.household_id and key not in state.households:
             state.households[key] = person.household_id
+    fresh: dict[str, Household] = {}
     for row, person in new_people:
         key = row.values.get("household")
-        if not key:
-            continue
-        if key not in state.households:
-            hh = Household.objects.create(
-                city_id=state.city_id, town_id=person.town_id, community_id=person.community_id, address=person.address
-            )
-            state.households[key] = hh.pk
-        person.household_id = state.households[key]
+        if key and key not in state.households and key not in fresh:
+            fresh[key] = Household(city_id=state.city_id, town_id=person.town_id, community_id=person.community_id,
+                                   address=person.address)
+    if fresh:
+        for key, household in zip(fresh, Household.objects.bulk_create(list(fresh.values()), batch_size=500),
+                                  strict=True):
+            state.households[key] = household.pk
+    for row, person in new_people:
+        key = row.values.get("household")
+        if key:
+            person.household_id = state.households[key]
 
 
 def _episodes(rows: list[CheckedRow], outcome: dict, reviews: list, state: RunState) -> None:
