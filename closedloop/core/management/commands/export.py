@@ -86,6 +86,35 @@ def people_rows(*, user, options: dict, unmask: bool, fmt: str):
     return export_rows(user, params, unmask=unmask, fmt=fmt)
 
 
+# --- episodes -------------------------------------------------------------------------
+
+def _episodes_arguments(parser) -> None:
+    parser.add_argument("--category", metavar="CAT", help="Only episodes of this category.")
+    parser.add_argument("--state", metavar="STATE",
+                        help="Only episodes in this state: awaiting, in_custody, in_transit, released, became_case "
+                        "or closed.")
+
+
+@subject("episodes", help="Episodes of the closed loop, one row an episode: person, protocol, phases, custodian, "
+         "state.", arguments=_episodes_arguments)
+def episodes_rows(*, user, options: dict, unmask: bool, fmt: str):
+    from closedloop.quarantine.choices import EpisodeState
+    from closedloop.quarantine.exports import export_episodes
+
+    category = state = ""
+    if options.get("category"):
+        try:
+            category = parse_category(options["category"]) or ""
+        except CategoryError as exc:
+            raise CommandError(exc.translated(_), returncode=USAGE_ERROR) from None
+    if options.get("state"):
+        state = options["state"].strip()
+        if state not in EpisodeState.values:
+            raise CommandError(_("Unknown state %(state)s; use one of: %(choices)s.") % {
+                "state": state, "choices": ", ".join(EpisodeState.values)}, returncode=USAGE_ERROR)
+    return export_episodes(user, category=category, state=state, unmask=unmask, fmt=fmt)
+
+
 # --- the command ------------------------------------------------------------------------
 
 class Command(BaseCommand):
