@@ -69,7 +69,7 @@ def test_all_runs_every_workload_and_writes_the_results_with_the_machine(tmp_pat
                      data_dir=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr
     lines = _json_lines(out.stdout)
-    assert [r["workload"] for r in lines] == list(runner.WORKLOADS) == ["import", "reimport"]
+    assert [r["workload"] for r in lines] == list(runner.WORKLOADS) == ["import", "reimport", "replan"]
     document = json.loads(output.read_text())
     assert [{k: v for k, v in r.items() if k not in ("machine", "repeat")} for r in document["results"]] == lines
     assert all(r["machine"] == document["machine"] and r["repeat"] == 2 for r in document["results"])
@@ -202,3 +202,19 @@ def test_the_floor_inserts_exactly_what_the_import_inserted(tmp_path, settings):
     snap = import_bench.snapshot()
     import_bench.empty_registry()
     assert import_bench.snapshot()["people"] == 0 and snap["people"] == len(before["people"])
+
+
+def test_replan_workload_moves_every_episode_in_one_audited_operation(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", "bench", "replan", "--rows", "300", "--repeat", "1",
+         "--output", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in __import__("os").environ.items() if k != "CLOSEDLOOP_DATABASE_URL"},
+    )
+    assert out.returncode == 0, out.stderr
+    line = json.loads(out.stdout.strip().splitlines()[-1])
+    assert line["workload"] == "replan" and line["episodes"] == 300 and line["meets_target"] is True
