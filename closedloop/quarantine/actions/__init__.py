@@ -19,4 +19,25 @@ from closedloop.quarantine.actions.custody import (  # noqa: F401
     protocol_for,
     protocols_sync_shipped,
 )
+from closedloop.quarantine.actions.observations import (  # noqa: F401
+    SYMPTOMS,
+    ObservationConflict,
+    RoundResult,
+    alert_resolve,
+    check_round_record,
+    health_check_record,
+    result_record,
+    results_import,
+    specimen_record,
+)
+from closedloop.quarantine.actions.release import (  # noqa: F401
+    NextCustody,
+    ReleaseBlocked,
+    ReleaseCheck,
+    certificate_lookup,
+    episode_release,
+    episode_schedule,
+    next_custody,
+    release_check,
+)
 from closedloop.quarantine.actions.replan import ReplanPreview, replan_apply, replan_preview  # noqa: F401
