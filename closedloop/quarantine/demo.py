@@ -112,5 +112,34 @@ def load(*, city: Jurisdiction, admin, seed: int) -> Counter:
             handover_receive(episode=episode, actor=admin, signed_by="王护士")
         elif roll > 0.99:
             episode_close(episode=episode, actor=admin, reason="demo: 流调核实为误报")
+    _complete_courses(city=city, admin=admin, rng=rng)
     return Counter(Episode.objects.filter(city=city).values_list("state", flat=True))
+
+
+def _complete_courses(*, city: Jurisdiction, admin, rng: random.Random) -> None:
+    """Courses that are over: most get their negative results and are released, one test comes back
+    positive (the case path), and the rest stay overdue so the alerts page shows people kept too long."""
+    from datetime import datetime, time
+
+    from closedloop.quarantine.actions import episode_release, episode_schedule, result_record, specimen_record
+
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    over = list(Episode.objects.filter(city=city, state=states.IN_CUSTODY, release_on__lte=today,
+                                       protocol__isnull=False).select_related("protocol").order_by("pk"))
+    positive_done = False
+    for episode in over:
+        schedule = episode_schedule(episode)
+        tests = [t for t in schedule.tests if t.due and t.date <= today] if schedule else []
+        if not tests or any(t.missed_before_control for t in schedule.tests) or rng.random() < 0.3:
+            continue  # left overdue: kept beyond the release day
+        for test in tests:
+            specimen = specimen_record(episode=episode, kind="pcr", scheduled_for=test.date, actor=admin,
+                                       sampled_at=datetime.combine(test.date, time(9, 0), tzinfo=tz))
+            result = "22.5" if not positive_done and test is tests[-1] and rng.random() < 0.2 else "negative"
+            result_record(specimen=specimen, result_or_ct=result, lab="义乌市疾控中心实验室", actor=admin)
+            positive_done = positive_done or result != "negative"
+        episode.refresh_from_db()
+        if episode.state == states.IN_CUSTODY:
+            episode_release(episode=episode, actor=admin)
 
