@@ -121,7 +121,12 @@ def _complete_courses(*, city: Jurisdiction, admin, rng: random.Random) -> None:
     positive (the case path), and the rest stay overdue so the alerts page shows people kept too long."""
     from datetime import datetime, time
 
-    from closedloop.quarantine.actions import episode_release, episode_schedule, result_record, specimen_record
+    from closedloop.quarantine.actions import (
+        episode_release,
+        episode_schedule,
+        result_record,
+        specimen_record,
+    )
 
     tz = timezone.get_current_timezone()
     today = timezone.localdate()
