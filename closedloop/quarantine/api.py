@@ -71,7 +71,7 @@ from closedloop.quarantine.schemas import (
     SpecimenOut,
     WorklistOut,
 )
-from closedloop.quarantine.selectors import episodes_visible, lost_in_transit
+from closedloop.quarantine.selectors import lost_in_transit
 
 # by_alias: the schedule's health checks carry a field named "from".
 router = Router(tags=["closed loop"], by_alias=True)
@@ -106,9 +106,9 @@ def _answers(func):
 # --- reading ------------------------------------------------------------------------------
 
 def _episodes(user):
-    """The episodes the user may see; reading them needs the capability to see people."""
+    """The episodes the user may see (residents, and whoever their custodians hold or expect)."""
     require(user, Cap.VIEW_PEOPLE)
-    return episodes_visible(user)
+    return worklists.episodes_reachable(user)
 
 
 def _custodians(user):

@@ -32,7 +32,6 @@ from closedloop.quarantine.actions.observations import FEVER_FROM
 from closedloop.quarantine.choices import AlertStatus, Category, CustodianKind, EpisodeState
 from closedloop.quarantine.episode_forms import CloseForm, GiveForm, PlaceForm, ReceiveForm, RefuseForm
 from closedloop.quarantine.models import Alert, Custodian, CustodyEvent, Episode, HealthCheck
-from closedloop.quarantine.selectors import episodes_visible
 
 SORTS = {
     "name": "person__name_pinyin", "anchor": "anchor_date", "release": "release_on", "opened": "opened_at",
@@ -49,7 +48,8 @@ def episode_search(user, params, today: dt.date):
     """The visible episodes filtered by the list page's parameters; (rows, filters)."""
     require(user, Cap.VIEW_PEOPLE)
     f = {k: (params.get(k) or "").strip() for k in ("q", "category", "state", "custodian", "due", "status", "sort")}
-    rows = episodes_visible(user)
+    # Residents of the user's jurisdiction, and whoever their custodians hold or expect (the page's rule).
+    rows = worklists.episodes_reachable(user)
     if f["status"] not in STATUSES:
         f["status"] = "open" if not f["state"] else "all"
     if f["status"] != "all":
