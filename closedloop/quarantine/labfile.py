@@ -23,7 +23,7 @@ from closedloop.lib import identity
 from closedloop.lib.dates import DateError, parse_datetime
 from closedloop.lib.identity import IdError, mask_id, parse_other_document, parse_resident_id
 from closedloop.lib.text import clean_cell
-from closedloop.people.importing.fields import header_key
+from closedloop.people.importing.fields import match_header
 from closedloop.people.importing.reader import UnreadableFile, read_table
 
 HEADER_SEARCH_ROWS = 20
@@ -66,18 +66,7 @@ NO_AMPLIFICATION = {
 
 
 def field_for_header(text) -> str | None:
-    """An exact synonym, else the longest one the header contains (short Latin ones only exactly)."""
-    key = header_key(text)
-    if not key:
-        return None
-    if key in _SYNONYMS:
-        return _SYNONYMS[key]
-    best = None
-    for syn, fld in _SYNONYMS.items():
-        if len(syn) >= 2 and (not syn.isascii() or len(syn) >= 5) and syn in key:
-            if best is None or len(syn) > len(best[0]):
-                best = (syn, fld)
-    return best[1] if best else None
+    return match_header(text, _SYNONYMS)
 
 
 def field_label(fld: str) -> str:

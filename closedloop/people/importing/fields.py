@@ -53,20 +53,27 @@ def header_key(text) -> str:
     return _NOISE.sub("", clean_cell(text).lower())
 
 
-def field_for_header(text) -> str | None:
-    """The field a header names: an exact synonym, else the longest synonym it contains."""
+def match_header(text, synonyms: dict[str, str]) -> str | None:
+    """The field a header names: an exact synonym, else the longest synonym it contains.
+
+    Shared by every file reader (rosters, lab results); each passes its own synonyms.
+    """
     key = header_key(text)
     if not key:
         return None
-    if key in _SYNONYMS:
-        return _SYNONYMS[key]
+    if key in synonyms:
+        return synonyms[key]
     best = None
-    for syn, field in _SYNONYMS.items():
+    for syn, field in synonyms.items():
         # Short Latin synonyms ("id", "tel") only count as exact matches.
         if len(syn) >= 2 and (not syn.isascii() or len(syn) >= 5) and syn in key:
             if best is None or len(syn) > len(best[0]):
                 best = (syn, field)
     return best[1] if best else None
+
+
+def field_for_header(text) -> str | None:
+    return match_header(text, _SYNONYMS)
 
 
 def field_label(field: str) -> str:
