@@ -52,6 +52,7 @@ ONE_DAY = dt.timedelta(days=1)
 HELD_STATES = (states.IN_CUSTODY, states.IN_TRANSIT)
 # An alert of these kinds that nobody answered within this time is headquarters' business.
 SYMPTOM_ALERTS = (AlertKind.FEVER, AlertKind.SYMPTOM)
+RESULT_ALERTS = (AlertKind.POSITIVE, AlertKind.ASSESS)
 UNANSWERED_AFTER = dt.timedelta(hours=1)
 
 PHASE_LABELS = {
@@ -391,13 +392,15 @@ def hq_overdue_releases(user, day: dt.date) -> QuerySet[Episode]:
 
 
 def hq_unanswered_alerts(user, now: dt.datetime) -> QuerySet[Alert]:
-    """Fever and symptom alerts still open an hour after they were raised, oldest first."""
+    """Positive and doubtful results from the moment they come back (headquarters answers them), and
+    fever and symptom alerts still open an hour after they were raised; oldest first."""
     require(user, Cap.VIEW_PEOPLE)
     return (
         Alert.objects.filter(
             jurisdiction_q(user, city="episode__person__city", town="episode__person__town",
                            community="episode__person__community"),
-            status=AlertStatus.OPEN, kind__in=SYMPTOM_ALERTS, raised_at__lt=now - UNANSWERED_AFTER,
+            Q(kind__in=RESULT_ALERTS) | Q(kind__in=SYMPTOM_ALERTS, raised_at__lt=now - UNANSWERED_AFTER),
+            status=AlertStatus.OPEN,
         )
         .select_related("episode__person", "episode__custodian__jurisdiction", "custodian__jurisdiction")
         .order_by("raised_at", "pk")
