@@ -52,7 +52,7 @@ def _episode(request, pk) -> Episode:
             "person", "protocol", "custodian__jurisdiction", "pending_custodian"
         ).filter(pk=pk).first()
     )
-    if episode is None or not obs.episode_in_scope(request.user, episode):
+    if episode is None or not obs.in_reach(request.user, episode):
         raise Http404
     return episode
 
@@ -297,7 +297,7 @@ def alert_resolve_view(request, pk: int):
         Alert.objects.select_related("episode__person", "episode__custodian__jurisdiction", "custodian")
         .filter(pk=pk).first()
     )
-    if alert is None or not obs.episode_in_scope(request.user, alert.episode):
+    if alert is None or not obs.in_reach(request.user, alert.episode):
         raise Http404
     form = AlertResolveForm(request.POST)
     form.is_valid()

@@ -23,12 +23,12 @@ from closedloop.core.roles import Cap
 from closedloop.core.scoping import require
 from closedloop.quarantine import release_rules as rules
 from closedloop.quarantine import states
+from closedloop.quarantine.actions.custody import in_reach
 from closedloop.quarantine.actions.release import (
     ReleaseBlocked,
     blocker_text,
     certificate_lookup,
     episode_release,
-    in_reach,
     release_check,
 )
 from closedloop.quarantine.models import Episode, ReleaseCertificate

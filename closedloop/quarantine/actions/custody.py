@@ -102,20 +102,37 @@ def custodian_create(*, kind: str, name: str, code: str, city: Jurisdiction, jur
 
 # --- custody -------------------------------------------------------------------------
 
+def custodian_in_scope(user, custodian: Custodian | None) -> bool:
+    """The custodian's place (its community or town; its city when it has none) is in the user's scope."""
+    if custodian is None:
+        return False
+    j = custodian.jurisdiction
+    if j is None:
+        return in_scope(user, city_id=custodian.city_id, town_id=None, community_id=None)
+    if j.level == "community":
+        return in_scope(user, city_id=j.city_id, town_id=j.parent_id, community_id=j.pk)
+    if j.level == "town":
+        return in_scope(user, city_id=j.city_id, town_id=j.pk, community_id=None)
+    return in_scope(user, city_id=j.pk, town_id=None, community_id=None)
+
+
+def in_reach(user, episode: Episode, custodian: Custodian | None = None) -> bool:
+    """The one scope rule of the closed loop: the person lives in the user's jurisdiction, or the
+    custodian answering for them (by default the one holding them) lies in it."""
+    person = episode.person
+    if in_scope(user, city_id=person.city_id, town_id=person.town_id, community_id=person.community_id):
+        return True
+    return custodian_in_scope(user, custodian if custodian is not None else episode.custodian)
+
+
 def may_act(actor, episode: Episode, custodian: Custodian | None) -> None:
     """The actor holds the capability and the person or the custodian lies in their jurisdiction."""
     if actor is None:
         return  # the system itself (imports, periodic checks, the demo)
     if not actor.can(Cap.HANDOVER):
         raise PermissionDenied(_("Your role may not place people under control or hand them over."))
-    person = episode.person
-    if in_scope(actor, city_id=person.city_id, town_id=person.town_id, community_id=person.community_id):
-        return
-    j = custodian.jurisdiction if custodian is not None else None
-    if j is not None and in_scope(actor, city_id=j.city_id or j.pk, town_id=j.parent_id if j.level == "community" else j.pk,
-                                  community_id=j.pk):
-        return
-    raise PermissionDenied(_("This person and this custodian are outside your jurisdiction."))
+    if not in_reach(actor, episode, custodian):
+        raise PermissionDenied(_("This person and this custodian are outside your jurisdiction."))
 
 
 def advance(

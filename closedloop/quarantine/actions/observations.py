@@ -35,12 +35,18 @@ from django.utils.translation import gettext as _
 from closedloop.core.audit import actor_label, audit_record
 from closedloop.core.models import AuditEvent
 from closedloop.core.roles import Cap
-from closedloop.core.scoping import in_scope
 from closedloop.lib.dates import format_cn
 from closedloop.lib.protocols import CT_ASSESS, CT_POSITIVE, SLOT_LABELS, CtRule
 from closedloop.lib.text import clean_cell
 from closedloop.quarantine import states
-from closedloop.quarantine.actions.custody import advance, episode_open, episode_place, handover_give
+from closedloop.quarantine.actions.custody import (
+    advance,
+    custodian_in_scope,
+    episode_open,
+    episode_place,
+    handover_give,
+    in_reach,
+)
 from closedloop.quarantine.choices import (
     AlertKind,
     AlertStatus,
@@ -95,37 +101,13 @@ class ObservationConflict(ValidationError):
 
 # --- who may record --------------------------------------------------------------------------
 
-def custodian_in_scope(actor, custodian: Custodian | None) -> bool:
-    """The custodian's place (its community or town; its city when it has none) is in the actor's scope."""
-    if custodian is None:
-        return False
-    j = custodian.jurisdiction
-    if j is None:
-        return in_scope(actor, city_id=custodian.city_id, town_id=None, community_id=None)
-    if j.level == "community":
-        return in_scope(actor, city_id=j.city_id, town_id=j.parent_id, community_id=j.pk)
-    if j.level == "town":
-        return in_scope(actor, city_id=j.city_id, town_id=j.pk, community_id=None)
-    return in_scope(actor, city_id=j.pk, town_id=None, community_id=None)
-
-
-def episode_in_scope(actor, episode: Episode) -> bool:
-    """The person lives in the actor's scope, or the custodian holding them (who answers for them) is in it."""
-    if actor is None:
-        return True
-    person = episode.person
-    if in_scope(actor, city_id=person.city_id, town_id=person.town_id, community_id=person.community_id):
-        return True
-    return custodian_in_scope(actor, episode.custodian)
-
-
 def may_record(actor, episode: Episode) -> None:
     """The actor may record observations of this episode, or PermissionDenied says why not."""
     if actor is None:
         return  # the system itself (imports run by a command, the demo)
     if not actor.can(Cap.RECORD_OBSERVATIONS):
         raise PermissionDenied(_("Your role may not record health checks, samples or results."))
-    if not episode_in_scope(actor, episode):
+    if not in_reach(actor, episode):
         raise PermissionDenied(_("This person and their custodian are outside your jurisdiction."))
 
 
@@ -864,7 +846,7 @@ def _match_specimen(line, kind: str, actor, labels: dict) -> tuple[Specimen | No
     if line.barcode:
         specimen = (Specimen.objects.select_related("episode__person", "episode__custodian__jurisdiction")
                     .filter(barcode=line.barcode).first())
-        if specimen is not None and episode_in_scope(actor, specimen.episode):
+        if specimen is not None and in_reach(actor, specimen.episode):
             if hashes is not None and specimen.episode.person.id_hash not in hashes:
                 raise _Reject(_("The sample with this barcode belongs to another person than the ID number says."),
                               labels["barcode"], line.barcode)
@@ -883,7 +865,7 @@ def _match_specimen(line, kind: str, actor, labels: dict) -> tuple[Specimen | No
         e for e in Episode.objects.filter(person__id_hash__in=hashes)
         .select_related("person", "protocol", "custodian__jurisdiction")
         .order_by("-opened_at", "-pk")
-        if episode_in_scope(actor, e)
+        if in_reach(actor, e)
     ]
     if not episodes:
         known = Person.objects.filter(id_hash__in=hashes).exists()

@@ -30,13 +30,12 @@ from django.utils.translation import gettext as _
 from closedloop.core.audit import audit_record
 from closedloop.core.models import Jurisdiction
 from closedloop.core.roles import Cap
-from closedloop.core.scoping import in_scope
 from closedloop.lib.dates import format_cn
 from closedloop.lib.schedule import Schedule, ScheduleError, compute
 from closedloop.lib.schedule import replan as replan_schedule
 from closedloop.quarantine import release_rules as rules
 from closedloop.quarantine import states
-from closedloop.quarantine.actions.custody import advance
+from closedloop.quarantine.actions.custody import advance, in_reach
 from closedloop.quarantine.choices import CustodianKind
 from closedloop.quarantine.models import Alert, Custodian, Episode, ReleaseCertificate, Specimen
 
@@ -206,19 +205,6 @@ def next_custody(episode: Episode, today: date | None = None) -> NextCustody | N
         return None
     index = rules.home_transfer_phase(schedule, today or timezone.localdate(), held_centrally=_held_centrally(episode))
     return None if index is None else _home_custody(episode, schedule, index)
-
-
-def in_reach(user, episode: Episode, custodian: Custodian | None = None) -> bool:
-    """The person, or the custodian answering for them, lies in the user's jurisdictions."""
-    person = episode.person
-    if in_scope(user, city_id=person.city_id, town_id=person.town_id, community_id=person.community_id):
-        return True
-    custodian = custodian if custodian is not None else episode.custodian
-    j = custodian.jurisdiction if custodian is not None else None
-    if j is None:
-        return False
-    return in_scope(user, city_id=j.city_id or j.pk, town_id=j.parent_id if j.level == "community" else j.pk,
-                    community_id=j.pk)
 
 
 def may_release(actor, episode: Episode) -> None:
