@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "closedloop.core",
     "closedloop.people",
     "closedloop.quarantine",
+    "closedloop.facilities",
     "closedloop.situation",
 ]
 
@@ -223,6 +224,11 @@ PERIODIC_CHECK_SECONDS = env_int("PERIODIC_CHECK_SECONDS", 300, minimum=10)
 PAGE_SIZE = env_int("PAGE_SIZE", 50, minimum=5)
 # A hand-over not confirmed this long after its expected arrival raises the lost-in-transit alert.
 TRANSIT_GRACE_MINUTES = env_int("TRANSIT_GRACE_MINUTES", 30, minimum=0)
+# Isolation rooms the city keeps in reserve per 10,000 residents (the national floor was 20).
+RESERVE_ROOMS_PER_10K = env_int("RESERVE_ROOMS_PER_10K", 20, minimum=0)
+# How long the care group has to answer a care request, in hours (urgent ones: CARE_URGENT_HOURS).
+CARE_ANSWER_HOURS = env_int("CARE_ANSWER_HOURS", 24, minimum=1)
+CARE_URGENT_HOURS = env_int("CARE_URGENT_HOURS", 2, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,8 @@ class Jurisdiction(models.Model):
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     # The city at the root of the tree: the distribution key at provincial scale.
     city = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Resident population: the base of the isolation-room reserve norm (rooms per 10,000 residents).
+    population = models.PositiveIntegerField(_("resident population"), null=True, blank=True)
 
     class Meta:
         ordering = ["code"]

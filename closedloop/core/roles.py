@@ -38,21 +38,28 @@ class Cap(models.TextChoices):
     RELEASE = "release", _("Release people whose course is complete")
     OVERRIDE_RELEASE = "override_release", _("Release against the rule, with a written reason")
     REPLAN = "replan", _("Adopt a new protocol version for open episodes")
+    MANAGE_FACILITIES = "manage_facilities", _("Register facilities and their rooms")
+    CHECK_IN = "check_in", _("Check people in and out and assign rooms")
+    CLEAN_ROOMS = "clean_rooms", _("Record room cleaning and take rooms out of service")
+    MANAGE_STAFF = "manage_staff", _("Keep the duty roster and staff health records")
+    CARE = "care", _("Record and answer care requests")
 
 
 R, C = Role, Cap
 _FRONT_LINE = {C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.DECIDE_MATCHES, C.UNMASK, C.EXPORT_PEOPLE, C.HANDOVER,
                C.RECORD_OBSERVATIONS, C.RELEASE}
-_HEADQUARTERS = {C.VIEW_AUDIT, C.CLOSE_EPISODES, C.OVERRIDE_RELEASE, C.REPLAN}
+_HEADQUARTERS = {C.VIEW_AUDIT, C.CLOSE_EPISODES, C.OVERRIDE_RELEASE, C.REPLAN, C.MANAGE_FACILITIES}
+_SITE = {C.CHECK_IN, C.CLEAN_ROOMS, C.MANAGE_STAFF, C.CARE}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    R.COMMANDER: frozenset(_FRONT_LINE | _HEADQUARTERS),
-    R.DUTY_OFFICER: frozenset(_FRONT_LINE | _HEADQUARTERS),
-    R.TASK_GROUP: frozenset({C.VIEW_PEOPLE}),
+    R.COMMANDER: frozenset(_FRONT_LINE | _HEADQUARTERS | _SITE),
+    R.DUTY_OFFICER: frozenset(_FRONT_LINE | _HEADQUARTERS | _SITE),
+    # The care group and the other task groups answer what is routed to them.
+    R.TASK_GROUP: frozenset({C.VIEW_PEOPLE, C.CARE}),
     R.SITE_STAFF: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER,
-                             C.RECORD_OBSERVATIONS, C.RELEASE}),
+                             C.RECORD_OBSERVATIONS, C.RELEASE} | _SITE),
     R.TRANSFER_DESK: frozenset({C.VIEW_PEOPLE, C.EDIT_PEOPLE, C.IMPORT_PEOPLE, C.UNMASK, C.HANDOVER}),
-    R.COMMUNITY_STAFF: frozenset(_FRONT_LINE),
+    R.COMMUNITY_STAFF: frozenset(_FRONT_LINE | {C.CARE}),
     R.MATERIALS_CLERK: frozenset(),
     R.ENTERPRISE_OFFICER: frozenset(),
     # Analysts read and export, always masked.

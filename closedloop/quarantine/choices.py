@@ -48,6 +48,7 @@ class LedgerEvent(models.TextChoices):
 
 class CustodianKind(models.TextChoices):
     ISOLATION_SITE = "isolation_site", _("Centralized isolation site")
+    HEALTH_STATION = "health_station", _("Health station")
     VEHICLE_TRIP = "vehicle_trip", _("Vehicle trip")
     TRANSFER_STATION = "transfer_station", _("Transfer station")
     HOME_COMMUNITY = "home_community", _("Home community")

@@ -23,6 +23,7 @@ from closedloop.lib.categories import ANCHOR_FOR
 from closedloop.lib.protocols import load_protocol, shipped
 from closedloop.lib.schedule import compute
 from closedloop.quarantine import states
+from closedloop.quarantine.hooks import custody_changed
 from closedloop.quarantine.models import Custodian, CustodyEvent, Episode, Protocol
 
 
@@ -169,6 +170,7 @@ def advance(
     )
     for name, value in fields.items():
         setattr(current, name, value)
+    custody_changed(current, kind, before, actor)
     audit_record(
         actor=actor, action=f"episode.{kind}", target=current, reason=reason,
         before={"state": before.state, "custodian": before.custodian, "pending": before.pending},
