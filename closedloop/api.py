@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from closedloop.core.api import auth_any
 from closedloop.core.api import router as core_router
+from closedloop.facilities.api import router as sites_router
 from closedloop.people.api import router as people_router
 from closedloop.quarantine.api import router as loop_router
 
@@ -17,3 +18,4 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/people", people_router)
 api.add_router("/loop", loop_router)
+api.add_router("/sites", sites_router)

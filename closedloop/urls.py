@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("people/", include("closedloop.people.urls")),
     path("loop/", include("closedloop.quarantine.urls")),
+    path("sites/", include("closedloop.facilities.urls")),
     path("", include("closedloop.core.urls")),
 ]

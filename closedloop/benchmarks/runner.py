@@ -35,6 +35,8 @@ WORKLOADS: dict[str, str] = {
     "import": "closedloop.benchmarks.import_bench:measure_import",
     "reimport": "closedloop.benchmarks.import_bench:measure_reimport",
     "replan": "closedloop.benchmarks.replan_bench:measure_replan",
+    "rooms": "closedloop.benchmarks.rooms_bench:measure_rooms",
+    "returns": "closedloop.benchmarks.returns_bench:measure_returns",
 }
 SCALES = ("small", "full")
 DATABASES = ("sqlite", "postgres")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from closedloop.core.actions import jurisdiction_create, user_create
 from closedloop.core.models import Jurisdiction, User
 from closedloop.core.roles import Role
+from closedloop.facilities import demo as facilities_demo
 from closedloop.lib import demo_city, demo_people
 from closedloop.people.actions import PersonData, household_create, person_register
 from closedloop.people.models import Person
@@ -179,7 +180,11 @@ def _load(*, persons: int, seed: int, stdout) -> DemoResult:
         if done // PROGRESS_EVERY > previous // PROGRESS_EVERY and done < len(rows):
             _say(stdout, _("%(done)d of %(total)d people registered") % {"done": done, "total": len(rows)})
 
-    loop_demo.load(city=city, admin=admin, seed=seed)
+    custodians = facilities_demo.build(city=city, admin=admin, seed=seed)
+    loop_demo.place(city=city, admin=admin, seed=seed, custodians=custodians)
+    facilities_demo.settle(city=city, admin=admin, seed=seed)
+    loop_demo.complete_courses(city=city, admin=admin, seed=seed)
+    facilities_demo.turn_around(city=city, admin=admin, seed=seed)
 
     return DemoResult(
         city=city, towns=len(demo_city.TOWNS), communities=communities, households=len(households),

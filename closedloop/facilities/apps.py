@@ -13,3 +13,8 @@ class FacilitiesConfig(AppConfig):
         from closedloop.quarantine.hooks import on_custody_change
 
         on_custody_change(stay_close_on_custody_change)
+
+        # Rooms, staff and care requests on the closed loop's work lists and headquarters page.
+        from closedloop.facilities import worklist_sections
+
+        worklist_sections.register()

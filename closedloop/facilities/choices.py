@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closedloop.facilities import room_states as rs
 
@@ -18,7 +19,7 @@ ROOMED_KINDS = frozenset({FacilityKind.ISOLATION_SITE, FacilityKind.HEALTH_STATI
 
 class FacilityStatus(models.TextChoices):
     PREPARING = "preparing", _("Preparing")
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("facility status", "Open")
     PAUSED = "paused", _("Paused")
     CLOSED = "closed", _("Closed")
 
@@ -77,5 +78,5 @@ class CareKind(models.TextChoices):
 
 
 class CareStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("care request status", "Open")
+    CLOSED = "closed", pgettext_lazy("care request status", "Closed")

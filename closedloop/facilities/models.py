@@ -114,6 +114,9 @@ class RoomEvent(models.Model):
     class Meta:
         ordering = ["room", "at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.room_id}: {self.kind}"
+
 
 class Stay(models.Model):
     """A person in a room: from check-in to check-out. One open stay per episode."""
@@ -137,6 +140,9 @@ class Stay(models.Model):
                                     name="stay_one_open_per_episode"),
         ]
         indexes = [models.Index(fields=["room", "checked_out_at"], name="stay_room_open")]
+
+    def __str__(self) -> str:
+        return f"{self.episode_id} @ {self.room_id}"
 
 
 class StaffMember(models.Model):
@@ -179,6 +185,9 @@ class DutyShift(models.Model):
         ordering = ["day", "shift", "staff"]
         constraints = [models.UniqueConstraint(fields=["staff", "day", "shift"], name="shift_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.day} {self.shift}"
+
 
 class StaffHealthCheck(models.Model):
     """The daily health registration of a staff member."""
@@ -194,6 +203,9 @@ class StaffHealthCheck(models.Model):
         ordering = ["-day"]
         constraints = [models.UniqueConstraint(fields=["staff", "day"], name="staff_check_once_a_day")]
 
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.day}"
+
 
 class StaffTest(models.Model):
     staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="tests")
@@ -205,6 +217,9 @@ class StaffTest(models.Model):
     class Meta:
         ordering = ["-sampled_on"]
         constraints = [models.UniqueConstraint(fields=["staff", "sampled_on"], name="staff_test_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.sampled_on}"
 
 
 class CareRequest(models.Model):
@@ -239,3 +254,6 @@ class CareRequest(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "due_at"], name="care_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

@@ -24,7 +24,8 @@ def facilities_visible(user) -> QuerySet[Facility]:
     cities = [j.pk for j in user_jurisdictions(user) if j.level == "city"]
     q = Q(members=user) | Q(city_id__in=cities) | jurisdiction_q(user, city="jurisdiction", town="jurisdiction",
                                                                    community="jurisdiction")
-    return Facility.objects.filter(q).distinct()
+    # By id, so that counts and sorting are not multiplied by the staff-account join.
+    return Facility.objects.filter(pk__in=Facility.objects.filter(q).values("pk"))
 
 
 def room_counts(facility_ids) -> dict[int, dict[str, int]]:

@@ -13,8 +13,9 @@ HIGH_RISK_AREA = "high_risk_area"
 MEDIUM_RISK_AREA = "medium_risk_area"
 CASE = "case"
 OUT_OF_CITY = "out_of_city"  # a resident isolated in another city
+STAFF_ROTATION = "staff_rotation"  # front-line staff leaving closed-loop duty
 
-ALL = (CLOSE_CONTACT, SECONDARY_CONTACT, INBOUND, HIGH_RISK_AREA, MEDIUM_RISK_AREA, CASE, OUT_OF_CITY)
+ALL = (CLOSE_CONTACT, SECONDARY_CONTACT, INBOUND, HIGH_RISK_AREA, MEDIUM_RISK_AREA, CASE, OUT_OF_CITY, STAFF_ROTATION)
 
 # The event each category's control period is counted from.
 ANCHOR_FOR = {
@@ -25,6 +26,8 @@ ANCHOR_FOR = {
     MEDIUM_RISK_AREA: "left_risk_area",
     CASE: "control_start",
     OUT_OF_CITY: "control_start",
+    # Day 1 is the last day on duty, as day 1 of a contact's course is the day of last exposure.
+    STAFF_ROTATION: "control_start",
 }
 
 
@@ -67,6 +70,10 @@ _LABELS = {
     OUT_OF_CITY: [
         "外地隔离", "市外隔离", "外市隔离", "异地隔离", "外地集中隔离", "市外集中隔离",
         "outofcity", "outofcityisolation", "isolatedelsewhere", "isolatedinanothercity",
+    ],
+    STAFF_ROTATION: [
+        "闭环工作人员", "工作人员轮休", "闭环人员轮休", "闭环轮休", "轮休人员", "结束闭环作业",
+        "结束闭环作业人员", "staffrotation", "staffleavingduty", "staffleavingclosedloopduty",
     ],
 }
 _BY_LABEL = {label: code for code, labels in _LABELS.items() for label in labels}

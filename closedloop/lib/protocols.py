@@ -37,6 +37,7 @@ CATEGORIES = (
     categories.INBOUND,
     categories.HIGH_RISK_AREA,
     categories.MEDIUM_RISK_AREA,
+    categories.STAFF_ROTATION,
 )
 
 # Conditions under which a protocol's alternative phases apply instead of its own.

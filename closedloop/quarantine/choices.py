@@ -13,6 +13,7 @@ class Category(models.TextChoices):
     MEDIUM_RISK_AREA = c.MEDIUM_RISK_AREA, _("From a medium-risk area")
     CASE = c.CASE, _("Case")
     OUT_OF_CITY = c.OUT_OF_CITY, _("Isolated in another city")
+    STAFF_ROTATION = c.STAFF_ROTATION, _("Staff leaving closed-loop duty")
 
 
 class AnchorKind(models.TextChoices):

@@ -1,4 +1,5 @@
-"""The closed loop of the demo city: custodians, and episodes in every state.
+"""The closed loop of the demo city: episodes in every state, held by the facilities' custodians
+(``closedloop.facilities.demo``), vehicle trips and home communities.
 
 Called by ``closedloop.core.demo`` inside its one transaction, after the people
 and their episode stubs exist. Deterministic for a seed; every write is an action.
@@ -38,24 +39,10 @@ LOST = 3  # hand-overs never confirmed, so the alerts page is never empty in a d
 HOME = {"secondary_contact", "medium_risk_area"}
 
 
-def _custodians(city: Jurisdiction, admin) -> dict[str, list[Custodian]]:
-    made: dict[str, list[Custodian]] = {"site": [], "hospital": [], "trip": [], "station": [], "away": []}
-    towns = {j.code: j for j in Jurisdiction.objects.filter(level="town", city=city)}
-    for i, (code, name) in enumerate(SITES, start=1):
-        made["site"].append(custodian_create(kind="isolation_site", name=name, code=f"site-{i:02d}", city=city,
-                                             jurisdiction=towns.get(code), actor=admin))
-    made["station"].append(custodian_create(kind="transfer_station", name="义乌市客运中心中转站", code="station-01",
-                                            city=city, actor=admin))
-    for i, name in enumerate(["义乌市中心医院（定点医院）", "义乌市方舱医院"], start=1):
-        made["hospital"].append(custodian_create(kind="hospital", name=name, code=f"hospital-{i:02d}", city=city,
-                                                 actor=admin))
-    for i, plate in enumerate(["浙G·D1234", "浙G·D5678", "浙G·D9012"], start=1):
-        made["trip"].append(custodian_create(kind="vehicle_trip", name=f"转运车 {plate} 第{i}趟", code=f"trip-{i:02d}",
-                                             city=city, actor=admin))
-    for i, name in enumerate(["杭州市萧山区集中隔离点", "宁波市鄞州区集中隔离点"], start=1):
-        made["away"].append(custodian_create(kind="out_of_city_site", name=name, code=f"away-{i:02d}", city=city,
-                                             actor=admin))
-    return made
+def _trips(city: Jurisdiction, admin) -> list[Custodian]:
+    return [custodian_create(kind="vehicle_trip", name=f"转运车 {plate} 第{i}趟", code=f"trip-{i:02d}", city=city,
+                             actor=admin)
+            for i, plate in enumerate(["浙G·D1234", "浙G·D5678", "浙G·D9012"], start=1)]
 
 
 def _home(community: Jurisdiction | None, city: Jurisdiction, admin, cache: dict) -> Custodian | None:
@@ -69,12 +56,13 @@ def _home(community: Jurisdiction | None, city: Jurisdiction, admin, cache: dict
     return cache[community.pk]
 
 
-def load(*, city: Jurisdiction, admin, seed: int) -> Counter:
-    """Place the demo's open episodes and move some along; returns the episodes by state."""
+def place(*, city: Jurisdiction, admin, seed: int, custodians: dict[str, list[Custodian]]) -> None:
+    """Place the demo's open episodes with the facilities' custodians (``site``, ``hospital``, ``station``,
+    ``away``) and move some along."""
     rng = random.Random(seed * 7919 + 3)
     today = timezone.localdate()
     now = timezone.now()
-    made = _custodians(city, admin)
+    made = {**custodians, "trip": _trips(city, admin)}
     homes: dict[int, Custodian] = {}
     site_of_town = {c.jurisdiction_id: c for c in made["site"]}
     episodes = list(Episode.objects.filter(city=city, state=states.AWAITING).select_related(
@@ -112,11 +100,9 @@ def load(*, city: Jurisdiction, admin, seed: int) -> Counter:
             handover_receive(episode=episode, actor=admin, signed_by="王护士")
         elif roll > 0.99:
             episode_close(episode=episode, actor=admin, reason="demo: 流调核实为误报")
-    _complete_courses(city=city, admin=admin, rng=rng)
-    return Counter(Episode.objects.filter(city=city).values_list("state", flat=True))
 
 
-def _complete_courses(*, city: Jurisdiction, admin, rng: random.Random) -> None:
+def complete_courses(*, city: Jurisdiction, admin, seed: int) -> Counter:
     """Tests of the past days have their results (a few are missed), courses that are over are mostly
     released through the rule, one test comes back positive (the case path), and the rest stay overdue so
     the alerts page shows people kept too long."""
@@ -129,6 +115,7 @@ def _complete_courses(*, city: Jurisdiction, admin, rng: random.Random) -> None:
         specimen_record,
     )
 
+    rng = random.Random(seed * 7919 + 5)
     tz = timezone.get_current_timezone()
     today = timezone.localdate()
     held = list(Episode.objects.filter(city=city, state=states.IN_CUSTODY, protocol__isnull=False)
@@ -155,3 +142,4 @@ def _complete_courses(*, city: Jurisdiction, admin, rng: random.Random) -> None:
         if over and not missed_one and episode.state == states.IN_CUSTODY and rng.random() < 0.7:
             if not any(t.missed_before_control for t in schedule.tests):
                 episode_release(episode=episode, actor=admin)
+    return Counter(Episode.objects.filter(city=city).values_list("state", flat=True))

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET
 
 from closedloop.core.roles import Cap
 from closedloop.core.scoping import require
-from closedloop.quarantine import worklists
+from closedloop.quarantine import worklist_extras, worklists
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ONE_DAY = dt.timedelta(days=1)
@@ -178,8 +178,9 @@ def custodian_worklist(request, pk: int):
     wl = worklists.custodian_worklist(request.user, custodian, day)
     if _wants_xlsx(request):
         return xlsx_response(f"worklist-{custodian.code}-{day:%Y-%m-%d}.xlsx", _worklist_sheets(wl))
+    extra_templates, extra = worklist_extras.sections(worklist_extras.SITE, request.user, custodian, wl, wl.now)
     return render(request, "quarantine/worklist_custodian.html", {
-        "wl": wl, "custodian": custodian, "day": day, **_day_links(day),
+        "wl": wl, "custodian": custodian, "day": day, **_day_links(day), **extra, "extra_templates": extra_templates,
     })
 
 
@@ -194,8 +195,10 @@ def community_worklist(request, pk: int):
     wl = worklists.community_worklist(request.user, community, day)
     if _wants_xlsx(request):
         return xlsx_response(f"worklist-{community.code}-{day:%Y-%m-%d}.xlsx", _worklist_sheets(wl))
+    extra_templates, extra = worklist_extras.sections(worklist_extras.COMMUNITY, request.user, community, wl,
+                                                      wl.now)
     return render(request, "quarantine/worklist_community.html", {
-        "wl": wl, "community": community, "day": day, **_day_links(day),
+        "wl": wl, "community": community, "day": day, **_day_links(day), **extra, "extra_templates": extra_templates,
     })
 
 
@@ -282,7 +285,9 @@ def headquarters_alerts(request):
     rows = list(page.object_list)
     _decorate(selected, rows, day, now)
     page.object_list = rows
+    extra_templates, extra = worklist_extras.sections(worklist_extras.HEADQUARTERS, request.user, None, None, now)
     return render(request, "quarantine/worklist_alerts.html", {
+        **extra, "extra_templates": extra_templates,
         "figures": figures, "selected": selected, "page": page, "rows": rows, "day": day, "now": now,
         "grace": settings_grace(), "unanswered_after": int(worklists.UNANSWERED_AFTER.total_seconds() // 60),
         **_day_links(day),

@@ -35,6 +35,10 @@ from closedloop.lib import categories as c
         ("市外隔离", c.OUT_OF_CITY),
         ("out_of_city", c.OUT_OF_CITY),
         ("'密接", c.CLOSE_CONTACT),
+        ("闭环工作人员", c.STAFF_ROTATION),
+        ("工作人员轮休", c.STAFF_ROTATION),
+        ("Staff rotation", c.STAFF_ROTATION),
+        ("staff_rotation", c.STAFF_ROTATION),
     ],
 )
 def test_parse_category(label, code):
@@ -64,6 +68,7 @@ def test_every_category_has_an_anchor():
     assert c.ANCHOR_FOR[c.MEDIUM_RISK_AREA] == "left_risk_area"
     assert c.ANCHOR_FOR[c.CASE] == "control_start"
     assert c.ANCHOR_FOR[c.OUT_OF_CITY] == "control_start"
+    assert c.ANCHOR_FOR[c.STAFF_ROTATION] == "control_start"
 
 
 @pytest.mark.parametrize(

@@ -80,10 +80,15 @@ SPEC_TABLE = {
     "cn-20m-high-risk-spillover": (
         "high_risk_area", "left_risk_area", "2022-11-11", [("home_isolation", 7, (1, 3, 5, 7))],
     ),
+    # Staff leaving closed-loop duty (issue #4): day 1 is the last day on duty.
+    "cn-staff-rotation": (
+        "staff_rotation", "control_start", "2022-06-28",
+        [("centralized", 7, (1, 4, 7)), ("home_monitoring", 7, (7,))],
+    ),
 }
 
 
-def test_eight_protocols_ship_one_file_each():
+def test_nine_protocols_ship_one_file_each():
     catalogue = shipped()
     assert sorted(catalogue) == sorted((name, 1) for name in SPEC_TABLE)
     assert sorted(path.name for path in SHIPPED_DIR.glob("*.json")) == sorted(f"{name}.json" for name in SPEC_TABLE)
@@ -134,7 +139,7 @@ def test_only_the_medium_risk_protocol_offers_an_alternative():
 def test_shipped_returns_a_fresh_dict():
     first = shipped()
     first.clear()
-    assert len(shipped()) == 8
+    assert len(shipped()) == 9
 
 
 def test_protocol_properties():
@@ -251,7 +256,8 @@ REFUSALS = [
     (_set("anchor", "exposure"), "anchor",
      'Unknown value "exposure"; use one of: last_exposure, arrival, left_risk_area, control_start.'),
     (_set("category", "case"), "category",
-     'Unknown value "case"; use one of: close_contact, secondary_contact, inbound, high_risk_area, medium_risk_area.'),
+     'Unknown value "case"; use one of: close_contact, secondary_contact, inbound, high_risk_area, '
+     'medium_risk_area, staff_rotation.'),
     (_set("phases[1].kind", "hotel"), "phases[1].kind",
      'Unknown value "hotel"; use one of: centralized, home_isolation, home_monitoring.'),
     # Ct thresholds
@@ -445,7 +451,7 @@ def test_load_directory_merges_directories(tmp_path):
     data["id"] = "hq-close-contact"
     _write(tmp_path, "hq-close-contact.json", data)
     catalogue = load_directory(SHIPPED_DIR, tmp_path)
-    assert len(catalogue) == 9 and ("hq-close-contact", 1) in catalogue
+    assert len(catalogue) == 10 and ("hq-close-contact", 1) in catalogue
 
 
 def test_load_directory_refuses_a_duplicate(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from closedloop.core.audit import audit_record, diff
@@ -11,6 +12,7 @@ from closedloop.core.models import Jurisdiction
 from closedloop.core.roles import Cap
 from closedloop.facilities.choices import FacilityKind, FacilityStatus
 from closedloop.facilities.models import Facility
+from closedloop.lib.phones import PhoneError, parse_phone
 from closedloop.quarantine.models import Custodian
 
 # The fields a registry form may change; the kind, code and custodian never change.
@@ -23,7 +25,17 @@ def _may_manage(actor) -> None:
         raise PermissionDenied(_("Only headquarters may register facilities and change their settings."))
 
 
-def _check(facility: Facility) -> None:
+# A pause or a close says why (it stops check-ins; headquarters reads the reason in the audit log).
+REASON_NEEDED = frozenset({FacilityStatus.PAUSED, FacilityStatus.CLOSED})
+
+
+def facility_check(facility: Facility) -> None:
+    """The registry's rules on an unsaved facility; ValidationError by field."""
+    if facility.contact_phone.strip():
+        try:
+            facility.contact_phone = parse_phone(facility.contact_phone)
+        except PhoneError as exc:
+            raise ValidationError({"contact_phone": exc.translated(gettext)}) from None
     if facility.kind == FacilityKind.OUT_OF_CITY_SITE and not facility.other_city.strip():
         raise ValidationError({"other_city": _("Say which city the site is in.")})
     if facility.jurisdiction is not None and facility.jurisdiction.city_id not in (facility.city_id, None) \
@@ -52,7 +64,7 @@ def facility_create(*, kind: str, name: str, code: str, city: Jurisdiction, acto
         raise ValidationError({"code": _("A facility with this code already exists.")})
     facility = Facility(kind=kind, name=name.strip(), code=code.strip(), city=city, jurisdiction=jurisdiction,
                         status=status, **settings_)
-    _check(facility)
+    facility_check(facility)
     facility.custodian = _custodian_for(facility)
     facility.custodian.active = status != FacilityStatus.CLOSED
     facility.custodian.save(update_fields=["active"])
@@ -72,7 +84,7 @@ def facility_update(*, facility: Facility, actor, **changes) -> Facility:
     before = {k: str(getattr(facility, k)) for k in changes}
     for k, v in changes.items():
         setattr(facility, k, v)
-    _check(facility)
+    facility_check(facility)
     facility.save(update_fields=list(changes))
     Custodian.objects.filter(pk=facility.custodian_id).update(name=facility.name, jurisdiction=facility.jurisdiction)
     old, new = diff(before, {k: str(getattr(facility, k)) for k in changes})
@@ -87,6 +99,8 @@ def facility_set_status(*, facility: Facility, status: str, actor, reason: str =
     _may_manage(actor)
     if status not in FacilityStatus.values:
         raise ValidationError(_("Unknown status."))
+    if status in REASON_NEEDED and not reason.strip():
+        raise ValidationError({"reason": _("Say why the site is paused or closed.")})
     facility = Facility.objects.select_for_update().get(pk=facility.pk)
     if status == FacilityStatus.CLOSED and facility.stays.filter(checked_out_at__isnull=True).exists():
         raise ValidationError(_("People still stay here; check them out before closing the facility."))

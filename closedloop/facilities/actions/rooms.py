@@ -91,6 +91,8 @@ def rooms_bulk_create(*, facility: Facility, floor_from: int, floor_to: int, roo
                       building: str = "", beds: int = 1, accessible_rooms: frozenset[int] = frozenset()) -> BulkRooms:
     """Make every room of a range of floors; rooms that exist already are left as they are and named."""
     may_manage_rooms(actor, facility)
+    # Desks adding rooms to one site take turns (the room import takes the same lock).
+    Facility.objects.select_for_update().filter(pk=facility.pk).first()
     building = building.strip()
     wanted = bulk_numbers(floor_from, floor_to, room_from, room_to)
     _valid_room(facility, building, floor_from, wanted[0][1], beds)

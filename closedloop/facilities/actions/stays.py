@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from closedloop.core.audit import audit_record
 from closedloop.core.roles import Cap
 from closedloop.facilities import room_states as rs
-from closedloop.facilities.actions.rooms import move_room
+from closedloop.facilities.actions.rooms import RoomConflict, move_room
 from closedloop.facilities.choices import FacilityStatus
 from closedloop.facilities.models import Facility, Room, Stay
 from closedloop.quarantine import states
@@ -50,20 +50,35 @@ def may_check_in(actor, facility: Facility) -> None:
         raise PermissionDenied(_("This facility is outside your jurisdiction."))
 
 
-def _take_custody(episode: Episode, facility: Facility, actor, signed_by: str) -> Episode:
-    """The site becomes the custodian: receive a hand-over to it, or place the person here first."""
-    episode = Episode.objects.select_related("person").get(pk=episode.pk)
+def custody_problem(episode: Episode, facility: Facility) -> str:
+    """Why the site cannot take this person now ("" when it can): only a person on their way to it, one
+    awaiting placement, or one it already holds without a room can be checked in."""
     mine = facility.custodian_id
     if episode.state == states.IN_TRANSIT and episode.pending_custodian_id == mine:
+        return ""
+    if episode.state == states.AWAITING:
+        return ""
+    if episode.state == states.IN_CUSTODY and episode.custodian_id == mine:
+        return ""
+    if episode.state not in states.OPEN_STATES:
+        return _("%(name)s is no longer under control (%(state)s).") % {
+            "name": episode.person.name, "state": episode.get_state_display()}
+    holder = episode.pending_custodian if episode.state == states.IN_TRANSIT else episode.custodian
+    return (_("%(name)s is not on the way to this site (custodian: %(holder)s). They must be handed over to it "
+              "first.") % {"name": episode.person.name, "holder": holder or "—"})
+
+
+def _take_custody(episode: Episode, facility: Facility, actor, signed_by: str) -> Episode:
+    """The site becomes the custodian: receive a hand-over to it, or place the person here first."""
+    episode = Episode.objects.select_related("person", "custodian", "pending_custodian").get(pk=episode.pk)
+    problem = custody_problem(episode, facility)
+    if problem:
+        raise ValidationError(problem)
+    if episode.state == states.IN_TRANSIT:
         return handover_receive(episode=episode, actor=actor, signed_by=signed_by)
     if episode.state == states.AWAITING:
         return episode_place(episode=episode, custodian=facility.custodian, actor=actor, signed_by=signed_by)
-    if episode.state == states.IN_CUSTODY and episode.custodian_id == mine:
-        return episode  # already ours (e.g. a refused hand-over came back): a room is all it needs
-    holder = episode.pending_custodian if episode.state == states.IN_TRANSIT else episode.custodian
-    raise ValidationError(
-        _("%(name)s is not on the way to this site (custodian: %(holder)s). They must be handed over to it first.")
-        % {"name": episode.person.name, "holder": holder or "—"})
+    return episode  # already ours (e.g. a refused hand-over came back): a room is all it needs
 
 
 def _rule_violations(facility: Facility, groups: dict[int, list[Episode]], rooms: dict[int, Room]) -> list[str]:
@@ -78,19 +93,22 @@ def checkin(*, facility: Facility, assignments: list[tuple[Episode, Room]], acto
     """Take custody of each person and put them in the room chosen for them, all or nothing.
 
     ``assignments`` pairs episodes with rooms as the desk saw them (their
-    ``version``): a room that changed since is refused. Several people share a
-    room only as the site's rules allow (one household, a companion needed,
-    beds enough).
+    ``version``): a room that changed since is refused with ``RoomConflict``.
+    Several people share a room only as the site's rules allow (one household,
+    a companion needed, beds enough). Check-ins at one facility are taken one
+    at a time (a lock on the facility's row), so the rules are judged on the
+    floors as they stand, not as two desks each believe them to be.
     """
     may_check_in(actor, facility)
-    facility = Facility.objects.select_related("custodian").get(pk=facility.pk)
+    facility = (Facility.objects.select_for_update(of=("self",)).select_related("custodian")
+                .get(pk=facility.pk))
     if facility.status != FacilityStatus.OPEN:
         raise ValidationError(_("%(site)s is not open; it takes nobody in.") % {"site": facility.name})
     if not assignments:
         raise ValidationError(_("Choose at least one person and a room."))
     seen: set[int] = set()
     groups: dict[int, list[Episode]] = defaultdict(list)
-    rooms: dict[int, Room] = {}
+    shown: dict[int, Room] = {}
     for episode, room in assignments:
         if episode.pk in seen:
             raise ValidationError(_("%(name)s is listed twice.") % {"name": episode.person.name})
@@ -98,19 +116,31 @@ def checkin(*, facility: Facility, assignments: list[tuple[Episode, Room]], acto
         if room.facility_id != facility.pk:
             raise ValidationError(_("Room %(room)s is not in this facility.") % {"room": room.label})
         groups[room.pk].append(episode)
-        rooms.setdefault(room.pk, room)
+        shown.setdefault(room.pk, room)
+    # The rooms as they are now; one that changed since the desk saw it is another desk's (or a cleaner's).
+    rooms = Room.objects.in_bulk(list(shown))
+    for room_id, seen_room in shown.items():
+        current = rooms[room_id]
+        if current.version != seen_room.version:
+            raise RoomConflict(_("Room %(room)s is %(status)s now; reload and choose again.")
+                               % {"room": current.label, "status": current.get_status_display()})
     open_stay = Stay.objects.filter(episode_id__in=seen, checked_out_at__isnull=True).select_related(
         "episode__person", "room").first()
     if open_stay is not None:
         raise ValidationError(_("%(name)s is already checked in, in room %(room)s.")
                               % {"name": open_stay.episode.person.name, "room": open_stay.room.label})
-    problems = _rule_violations(facility, groups, rooms)
+    people = Episode.objects.select_related("person", "custodian", "pending_custodian").in_bulk(list(seen))
+    problems = [p for p in (custody_problem(people[e.pk], facility) for e, _room in assignments) if p]
+    problems += _rule_violations(facility, {rid: [people[e.pk] for e in members] for rid, members in groups.items()},
+                                 rooms)
     if problems:
         raise ValidationError(problems)
     now = timezone.now()
     made: list[Stay] = []
     for room_id, episodes in groups.items():
-        move_room(rooms[room_id], rs.ASSIGN, actor=actor, at=now)
+        moved = move_room(rooms[room_id], rs.ASSIGN, actor=actor, at=now)
+        seen_room = shown[room_id]  # the caller's instance follows, as move_room's own does
+        seen_room.status, seen_room.version, seen_room.status_since = moved.status, moved.version, moved.status_since
         for episode in episodes:
             episode = _take_custody(episode, facility, actor, signed_by)
             try:
@@ -157,10 +187,12 @@ def stay_close_on_custody_change(episode: Episode, kind: str, before, actor) -> 
     stay = Stay.objects.filter(episode_id=episode.pk, checked_out_at__isnull=True).first()
     if stay is None:
         return
+    # The room's row is locked first, so of two people leaving one room at once the second sees the first gone.
+    room = Room.objects.select_for_update().get(pk=stay.room_id)
     now = timezone.now()
     Stay.objects.filter(pk=stay.pk).update(checked_out_at=now, out_reason=kind,
                                            checked_out_by=actor if getattr(actor, "pk", None) else None)
     if not Stay.objects.filter(room_id=stay.room_id, checked_out_at__isnull=True).exists():
-        move_room(Room.objects.get(pk=stay.room_id), rs.VACATE, actor=actor, at=now)
+        move_room(room, rs.VACATE, actor=actor, at=now)
     audit_record(actor=actor, action="stay.check_out", target=episode,
                  after={"facility": stay.facility_id, "room": stay.room_id, "because": kind})

@@ -1,0 +1,13 @@
+"""Template helpers for pages of other apps that show where a person stays."""
+
+from django import template
+
+from closedloop.facilities.selectors import open_stay
+
+register = template.Library()
+
+
+@register.simple_tag
+def current_stay(episode):
+    """The open stay (facility and room) of an episode, or None."""
+    return open_stay(episode) if episode is not None and episode.pk else None
