@@ -185,6 +185,7 @@ def _load(*, persons: int, seed: int, stdout) -> DemoResult:
     facilities_demo.settle(city=city, admin=admin, seed=seed)
     loop_demo.complete_courses(city=city, admin=admin, seed=seed)
     facilities_demo.turn_around(city=city, admin=admin, seed=seed)
+    facilities_demo.staff_and_care(city=city, admin=admin, seed=seed)
 
     return DemoResult(
         city=city, towns=len(demo_city.TOWNS), communities=communities, households=len(households),

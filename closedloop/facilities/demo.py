@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from django.utils import timezone
+
 from closedloop.core.models import Jurisdiction, User
 from closedloop.facilities import room_states as rs
 from closedloop.facilities.actions import (
@@ -120,3 +122,56 @@ def turn_around(*, city: Jurisdiction, admin, seed: int) -> None:
             room_transition(room=room, event=rs.CLEAN_START, actor=admin, note="终末消毒")
         elif roll < 0.5:
             room_transition(room=room, event=rs.CLEAN_DONE, actor=admin, note="终末消毒完成")
+
+
+CARE_NEEDS = [
+    ("medicine", "高血压药（氨氯地平）剩余两天，需家属送药或社区代购。"),
+    ("special_food", "糖尿病，需要低糖餐。"),
+    ("counselling", "入住后情绪低落、失眠，希望有心理疏导。"),
+    ("dependent", "家中有80岁老人独居，无人照料。"),
+    ("medical_care", "孕28周，需要按期产检。"),
+]
+
+
+def staff_and_care(*, city: Jurisdiction, admin, seed: int) -> None:
+    """Staff on duty at the first sites, with today's registrations (a few missing) and tests; one
+    leaving duty into the rotation; and care requests of people held at sites and at home."""
+    from datetime import timedelta
+
+    from closedloop.facilities.actions import (
+        care_request_create,
+        roster_fill,
+        staff_add,
+        staff_health_record,
+        staff_leave_duty,
+        staff_test_record,
+    )
+    from closedloop.facilities.choices import CareKind, Shift, TaskGroup
+    from closedloop.people.models import Person
+
+    rng = random.Random(seed * 43 + 1)
+    today = timezone.localdate()
+    groups = list(TaskGroup.values)
+    for site in Facility.objects.filter(city=city, code__in=["site-01", "site-02"]).order_by("code"):
+        free = list(Person.objects.filter(city=city, town_id=site.jurisdiction_id, episodes__isnull=True,
+                                          birth_date__lt=today - timedelta(days=22 * 365))
+                    .order_by("pk")[:8])
+        staff = [staff_add(facility=site, person=p, task_group=groups[i % len(groups)], actor=admin,
+                           on_duty_from=today - timedelta(days=rng.randint(3, 13)), post=f"{3 + i % 4}楼",
+                           ppe_level="3" if groups[i % len(groups)] == TaskGroup.HEALTH_OBSERVATION else "2")
+                 for i, p in enumerate(free)]
+        if not staff:
+            continue
+        days = [today + timedelta(days=d) for d in range(-2, 5)]
+        roster_fill(facility=site, staff=staff[::2], days=days, shift=Shift.DAY, actor=admin)
+        roster_fill(facility=site, staff=staff[1::2], days=days, shift=Shift.NIGHT, actor=admin)
+        for member in staff[:-2]:  # the last two have not registered today: the work list shows them
+            staff_health_record(staff=member, day=today, temperature=f"36.{rng.randint(2, 8)}", actor=admin)
+        for member in staff[::3]:
+            staff_test_record(staff=member, sampled_on=today - timedelta(days=1), result="negative", actor=admin)
+        staff_leave_duty(staff=staff[-1], off_duty_on=today, actor=admin, reason="闭环作业满14天")
+    held = list(Episode.objects.filter(city=city, state=states.IN_CUSTODY).order_by("pk")[:len(CARE_NEEDS) * 2])
+    for i, episode in enumerate(held[::2]):
+        kind, detail = CARE_NEEDS[i % len(CARE_NEEDS)]
+        care_request_create(episode=episode, kind=CareKind(kind), detail=detail, urgent=kind == "medicine",
+                            actor=admin)

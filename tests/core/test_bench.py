@@ -69,7 +69,7 @@ def test_all_runs_every_workload_and_writes_the_results_with_the_machine(tmp_pat
                      data_dir=tmp_path, timeout=300)
     assert out.returncode == 0, out.stderr
     lines = _json_lines(out.stdout)
-    assert [r["workload"] for r in lines] == list(runner.WORKLOADS) == ["import", "reimport", "replan", "rooms"]
+    assert [r["workload"] for r in lines] == list(runner.WORKLOADS) == ["import", "reimport", "replan", "rooms", "returns"]
     document = json.loads(output.read_text())
     assert [{k: v for k, v in r.items() if k not in ("machine", "repeat")} for r in document["results"]] == lines
     assert all(r["machine"] == document["machine"] and r["repeat"] == 2 for r in document["results"])

@@ -15,6 +15,7 @@ from closedloop.core import demo
 from closedloop.core.demo import DEMO_PASSWORD, LOGINS, DemoError, demo_load
 from closedloop.core.models import AuditEvent, Jurisdiction, User
 from closedloop.core.roles import Role
+from closedloop.facilities.models import Facility, StaffMember
 from closedloop.lib import demo_city, demo_people
 from closedloop.people.models import Household, Person
 from closedloop.people.selectors import people_visible
@@ -82,8 +83,12 @@ def test_people_households_and_episodes_match_the_generator(loaded):
     assert not Person.objects.filter(is_synthetic=False).exists()
     assert Household.objects.count() == len({row["household"] for row in expected}) == result.households
     categories = Counter(row["category"] for row in expected if row["category"])
-    # Case episodes are not listed by the generator: the closed loop opens them on a positive result.
-    assert Counter(Episode.objects.exclude(category="case").values_list("category", flat=True)) == categories
+    # Case episodes are not listed by the generator: the closed loop opens them on a positive result;
+    # staff rotations neither: staff leaving duty at the demo's sites open them.
+    assert Counter(Episode.objects.exclude(category__in=["case", "staff_rotation"])
+                   .values_list("category", flat=True)) == categories
+    assert Episode.objects.filter(category="staff_rotation").count() == StaffMember.objects.filter(
+        status="off_duty").count() > 0
     assert result.episodes == dict(categories)
     assert sum(categories.values()) == round(PERSONS * 0.4)
 
@@ -97,7 +102,7 @@ def test_people_households_and_episodes_match_the_generator(loaded):
         assert person.household.address == person.address == row["address"]
         assert person.has_chronic_illness == row["flags"]["has_chronic_illness"]
         assert person.id_hash and person.name_pinyin  # derived by the action
-        episode = person.episodes.exclude(category="case").first()
+        episode = person.episodes.exclude(category__in=["case", "staff_rotation"]).first()
         assert (episode.category if episode else None) == row["category"]
         assert (episode.anchor_date if episode else None) == row["anchor_date"]
     assert f"Registering {PERSONS} people" in out
@@ -111,7 +116,8 @@ def test_every_write_has_its_audit_row_by_the_demo_administrator(loaded):
     assert actions["user.create"] == len(LOGINS)
     assert actions["person.register"] == PERSONS
     assert actions["household.create"] == result.households
-    assert actions["episode.open"] == sum(result.episodes.values()) + Episode.objects.filter(category="case").count()
+    assert actions["episode.open"] == sum(result.episodes.values()) + Episode.objects.filter(
+        category__in=["case", "staff_rotation"]).count()
     admin = User.objects.get(username="demo-admin")
     by_system = demo_rows.filter(actor__isnull=True)
     # Only the city and the administrator itself exist before the administrator does.
@@ -238,6 +244,16 @@ def test_the_closed_loop_has_episodes_in_every_state_and_is_consistent(loaded):
     assert states["released"] > 0  # courses that are over: results recorded and released through the rule
     commander = User.objects.get(username="demo-commander")
     assert lost_in_transit(commander, timezone.now()).count() == 3
-    assert Custodian.objects.filter(kind="isolation_site").count() == 6
+    assert Custodian.objects.filter(kind__in=["isolation_site", "health_station"]).count() == 6
+    # Every site answers as its facility; the showcase site has 300+ rooms; out-of-city sites in ten cities.
+    assert not Custodian.objects.filter(kind__in=["isolation_site", "health_station", "out_of_city_site"],
+                                        facility__isnull=True).exists()
+    assert Facility.objects.get(code="site-01").rooms.count() >= 300
+    assert Facility.objects.filter(kind="out_of_city_site").values("other_city").distinct().count() == 10
+    # Everyone held at a site with rooms has a room, unless the engine said why not (none in the demo).
+    held = Episode.objects.filter(state="in_custody", custodian__facility__kind__in=["isolation_site",
+                                                                                    "health_station"])
+    assert held.exists() and not held.exclude(stays__checked_out_at__isnull=True).exists()
+    call_command("check", "--integrity", "rooms_refold", stdout=io.StringIO())
     assert not Episode.objects.filter(state="in_custody", custodian__isnull=True).exists()
     call_command("check", "--integrity", "ledger_refold", stdout=io.StringIO())

@@ -261,7 +261,7 @@ def test_roles_without_check_in_and_outsiders_are_refused(facility_a, open_episo
 
 
 def test_a_facility_not_open_takes_nobody(facility_a, open_episode, site_a, duty_officer):
-    facility_set_status(facility=facility_a, status="paused", actor=duty_officer)
+    facility_set_status(facility=facility_a, status="paused", actor=duty_officer, reason="消防检查")
     with pytest.raises(ValidationError, match="is not open"):
         checkin(facility=facility_a, assignments=[(open_episode(), room(facility_a, "301"))], actor=site_a)
 

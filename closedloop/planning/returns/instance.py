@@ -181,10 +181,10 @@ def parse(data: object) -> Instance:
     except ValueError:
         raise InstanceError(gettext_noop('"epoch" must be a date and time like 2022-08-21T06:00:00+08:00.')) from None
 
-    s = _object(data, "station", "station")
+    s = _object(data, "station")
     station = Station(id=_id(s, "station"), lanes=_whole(s, "lanes", "station", 1),
                       minutes_per_person=_whole(s, "minutes_per_person", "station", 1))
-    c = _object(data, "coaches", "coaches")
+    c = _object(data, "coaches")
     coaches = Coaches(count=_whole(c, "count", "coaches", 1), seats=_whole(c, "seats", "coaches", 1),
                       max_load=_load(c, "coaches"), board_minutes=_whole(c, "board_minutes", "coaches", 0),
                       turnaround_minutes=_whole(c, "turnaround_minutes", "coaches", 0))
@@ -254,7 +254,7 @@ def parse(data: object) -> Instance:
                     districts=tuple(districts))
 
 
-def _object(data: dict, key: str, where: str) -> dict:
+def _object(data: dict, key: str) -> dict:
     value = data.get(key)
     if not isinstance(value, dict):
         raise InstanceError(gettext_noop('The instance needs "%(key)s", a JSON object.'), key=key)

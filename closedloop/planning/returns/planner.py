@@ -11,22 +11,29 @@ that trade one stage against another are searched:
    minutes before. Packing from the back makes every trip but an origin's earliest full, so for
    every time R the number of trips that must leave after R is as small as it can be (the fleet
    bound counts exactly those); W limits how long an early household waits for a late one.
-2. **Coaches**: list scheduling. Whenever a coach is free it takes, among the trips it can serve
-   without waiting at the origin, the one of highest priority ``a * travel + tail`` (``a > 0``:
-   longest trips first, which evens out the coaches' last trips like LPT; ``a < 0``: nearest first,
-   which feeds the station sooner). If none is ready it takes the one it can leave with soonest.
+2. **Coaches**: list scheduling. Whenever a coach is free it takes, among the trips it can make
+   without waiting at the origin, the one with the longest tail: ``a * travel`` plus, over the
+   districts on board, the longest "leg + the shuttle rounds the district still needs"
+   (``c_d * (ceil(R_d / (q_d K_d)) - 1)``, R_d its people not yet on a coach; Schrage's rule).
+   Long trips first (``a > 0``) evens out the coaches' last trips like LPT; districts with much
+   shuttle work left get their people early. If none is ready it takes the one it can leave with
+   soonest. Before ``ect_until`` it takes instead the trip that reaches the station soonest, which
+   feeds the station from the start when the lanes bind. Then ``balance`` evens out the coaches'
+   ends: the coach finishing last hands a trip to another, or swaps one for a shorter one, aiming
+   at half the gap between them.
 3. **Station**: whenever a lane is free it screens, among the groups waiting, one of the district
    with the longest remaining tail: ``leg_d + c_d * (ceil(R_d / (q_d K_d)) - 1)`` with ``R_d`` the
    district's people not yet screened (Schrage's rule with tails; a district whose shuttles have much
    left to carry goes first, so they can start early and never starve at the end).
 4. **Shuttles** (per district): batches are formed from the last screened backwards (first-fit, so
    all but the earliest are full: fewest departures after any time), then leave in order, each as
-   soon as it is complete and a shuttle is back. The simple "leave whenever a shuttle is free" rule
-   is tried too; the district keeps the earlier last arrival.
+   soon as it is complete and a shuttle is back.
 
-The search runs a portfolio of settings (W, a, the weights of the station's priority), then
-perturbs the best, until the time limit, a run of non-improving tries, or the lower bound. The
-simple greedy plan is made too and returned if it were better, so the plan is never worse than it.
+The search runs a portfolio of settings (W, the coaches' rule and weights, balancing, the weights
+of the station's priority), then perturbs the best, until the lower bound, a run of ``STALL``
+non-improving tries, or the time limit. A coach schedule that cannot beat the best plan so far
+whatever the station and shuttles do (``_after_arrival_bound``) is not taken further. The simple
+greedy plan is made too and returned if it were better, so the plan is never worse than it.
 
 ``plan(instance)`` plans from scratch. Re-planning (``replan.py``) passes a ``Frozen`` state: what
 has started stays, the coaches, lanes and shuttles are busy until they are free of it, and nothing
@@ -35,15 +42,16 @@ new starts before ``earliest``.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import random
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from closedloop.lib.text import gettext_noop
 from closedloop.planning.returns.bound import lower_bound
 from closedloop.planning.returns.greedy import greedy
-from closedloop.lib.text import gettext_noop
 from closedloop.planning.returns.instance import Instance, InstanceError
 from closedloop.planning.returns.plan import CoachTrip, Plan, ShuttleTrip, StationBlock, sorted_plan
 
@@ -88,7 +96,6 @@ class _Problem:
         self.instance, self.frozen = instance, frozen
         self.gid, self.size, self.ready, self.origin, self.district = [], [], [], [], []
         d_index = {d.id: k for k, d in enumerate(instance.districts)}
-        self.o_index = {o.id: k for k, o in enumerate(instance.origins)}
         for k, o in enumerate(instance.origins):
             for g in o.groups:
                 self.gid.append(g.id)
@@ -147,29 +154,51 @@ class _Problem:
 def pack(p: _Problem, window: int) -> list[tuple[int, int, list[int]]]:
     """Trips as (release, origin, groups), packed from the back of each origin's releases."""
     trips = []
-    Q, size, ready = p.Q, p.size, p.ready
     for o, order in enumerate(p.to_carry):
-        n = len(order)
-        # The groups not yet packed as a linked list: position k holds order[k - 1]; 0 and n + 1 are ends.
-        after = [*range(1, n + 2), n + 1]
-        before = [0, *range(0, n + 1)]
-        while after[0] <= n:
-            k = after[0]
-            first = order[k - 1]
-            trip, load, release = [first], size[first], ready[first]
-            after[before[k]], before[after[k]] = after[k], before[k]
-            k = after[k]
-            while k <= n and load < Q:
-                i = order[k - 1]
-                if ready[i] < release - window:
-                    break
-                if load + size[i] <= Q:
-                    trip.append(i)
-                    load += size[i]
-                    after[before[k]], before[after[k]] = after[k], before[k]
-                k = after[k]
-            trips.append((release, o, trip))
+        for trip in first_fit(order, p.size, p.ready, p.Q, window):
+            trips.append((p.ready[trip[0]], o, trip))
     return trips
+
+
+def first_fit(order: list[int], size: list[int], key, capacity: int, window: float) -> list[list[int]]:
+    """Batches of ``order`` (``key`` not increasing along it), first-fit: each batch starts with the
+    first group left and takes, in order, every later one that still fits and whose key is at least
+    the first one's less ``window``.
+
+    The groups waiting are kept in one queue per size, so the next group that fits is the earliest
+    of the queue heads small enough: O(sizes) a pick, however many groups do not fit.
+    """
+    queues: dict[int, deque] = {}
+    for position, i in enumerate(order):
+        queues.setdefault(size[i], deque()).append(position)
+    sizes = sorted(queues)
+    used = [False] * len(order)
+    batches, head = [], 0
+    while True:
+        while head < len(order) and used[head]:
+            head += 1
+        if head == len(order):
+            return batches
+        first = order[head]
+        queues[size[first]].popleft()  # the earliest left is the head of its size's queue
+        used[head] = True
+        batch, load, least = [first], size[first], key[first] - window
+        while load < capacity:
+            pick = None
+            for s in sizes:
+                if s > capacity - load:
+                    break
+                q = queues[s]
+                if q and (pick is None or q[0] < pick):
+                    pick = q[0]
+            if pick is None or key[order[pick]] < least:
+                break  # nothing fits, or what fits first is out of the window, and all after it too
+            i = order[pick]
+            queues[size[i]].popleft()
+            used[pick] = True
+            batch.append(i)
+            load += size[i]
+        batches.append(batch)
 
 
 # --- stage 2: coaches -------------------------------------------------------------------------
@@ -282,8 +311,6 @@ def balance(p: _Problem, trips, result, *, rounds: int = 300, tries: int = 6):
     gap between them. Candidates are ranked by that estimate and checked by recomputing both coaches'
     times exactly (waiting for releases included), so the result keeps every rule.
     """
-    import bisect
-
     C, b, u, travel = p.C, p.board, p.turn, p.travel
     seqs: list[list[int]] = [[] for _ in range(C)]
     for n, (c, _start, _d, _a) in enumerate(result):
@@ -439,25 +466,8 @@ def schedule_shuttles(p: _Problem, ends: dict[int, int]):
 
 
 def _from_the_back(p: _Problem, d: int, members: list[int], ends: dict[int, int]):
-    cap, size = p.cap[d], p.size
-    n = len(members)
-    taken = [False] * n
-    batches = []
-    for a in range(n - 1, -1, -1):
-        if taken[a]:
-            continue
-        taken[a] = True
-        batch, load = [members[a]], size[members[a]]
-        k = a - 1
-        while k >= 0 and load < cap:
-            if not taken[k] and load + size[members[k]] <= cap:
-                taken[k] = True
-                batch.append(members[k])
-                load += size[members[k]]
-            k -= 1
-        batches.append((ends[members[a]], batch))
-    batches.reverse()  # ready times ascending
-    return _dispatch(p, d, batches)
+    batches = first_fit(members[::-1], p.size, ends, p.cap[d], INF)
+    return _dispatch(p, d, [(ends[batch[0]], batch) for batch in reversed(batches)])
 
 
 def _dispatch(p: _Problem, d: int, batches):

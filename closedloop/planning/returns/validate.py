@@ -96,7 +96,11 @@ def _capacity(seats: int, max_load) -> int:
 
 
 def check(instance: dict, plan: object) -> list[Violation]:
-    """Every violation of the rules by ``plan`` (a dict read from JSON) for ``instance`` (likewise)."""
+    """Every violation of the rules by ``plan`` (a dict read from JSON) for ``instance``.
+
+    ``instance`` is the JSON of an instance that ``instance.parse`` accepts (the command reads and
+    checks it first); ``plan`` may be anything: if it is not a plan at all, ``PlanFormatError``.
+    """
     readable(plan)
     assert isinstance(plan, dict)
     out: list[Violation] = []

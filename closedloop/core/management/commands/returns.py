@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from closedloop.planning.returns import instance as inst
 from closedloop.planning.returns.planner import PlanningError, plan
@@ -104,7 +105,9 @@ class Command(BaseCommand):
             self.stdout.write(_("rule %(rule)s, %(subject)s: %(message)s") % {
                 "rule": v.rule, "subject": v.subject, "message": v.translated(_)})
         if violations:
-            self.stderr.write(_("%(count)s violations: the plan breaks the rules.") % {"count": len(violations)})
+            self.stderr.write(ngettext("%(count)s violation: the plan breaks the rules.",
+                                       "%(count)s violations: the plan breaks the rules.",
+                                       len(violations)) % {"count": len(violations)})
             sys.exit(1)
         self.stdout.write(_("OK: every rule is kept; makespan %(makespan)s, lower bound %(bound)s.") % {
             "makespan": data["makespan"], "bound": data["lower_bound"]})
