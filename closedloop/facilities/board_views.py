@@ -40,6 +40,7 @@ CATEGORY_MARKS = {
     Category.MEDIUM_RISK_AREA: gettext_lazy("MR"),
     Category.CASE: gettext_lazy("CA"),
     Category.OUT_OF_CITY: gettext_lazy("OC"),
+    Category.STAFF_ROTATION: gettext_lazy("SR"),
 }
 
 
