@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "closedloop.people",
     "closedloop.quarantine",
     "closedloop.facilities",
+    "closedloop.transfers",
     "closedloop.situation",
 ]
 

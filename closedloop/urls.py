@@ -10,5 +10,6 @@ urlpatterns = [
     path("people/", include("closedloop.people.urls")),
     path("loop/", include("closedloop.quarantine.urls")),
     path("sites/", include("closedloop.facilities.urls")),
+    path("transfers/", include("closedloop.transfers.urls")),
     path("", include("closedloop.core.urls")),
 ]

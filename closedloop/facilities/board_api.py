@@ -9,13 +9,11 @@ carries no personal data: rooms, statuses, how many stay and their categories.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Router
 
 from closedloop.core.roles import Cap
 from closedloop.facilities import board_selectors as sel
@@ -34,7 +32,7 @@ from closedloop.facilities.board_schemas import (
     TurnaroundListOut,
 )
 from closedloop.facilities.models import Room
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import NotFound, answers
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError, load, openapi_body
 from closedloop.quarantine.actions import CustodyConflict
 
@@ -44,23 +42,7 @@ _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: FieldErrorsOut}
 _ACTION_ERRORS = {**_ERRORS, 409: ErrorOut}
 
 
-class NotFound(Http404):
-    """A 404 with its sentence."""
-
-
-def _answers(func):
-    """The registry's error bodies, plus 409 for a conflict with another desk and this API's 404s."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except (RoomConflict, CustodyConflict) as exc:
-            return Status(409, {"detail": " ".join(exc.messages)})
-        except Http404 as exc:
-            return Status(404, {"detail": str(exc) if isinstance(exc, NotFound) else _("No such facility.")})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such facility."), conflicts=(RoomConflict, CustodyConflict,))
 
 
 def _facility(user, pk: int, cap: str):

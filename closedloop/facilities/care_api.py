@@ -8,8 +8,6 @@ that is closed already — by another desk, perhaps at the same moment — is 40
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
@@ -20,8 +18,7 @@ from closedloop.facilities import care_selectors as cs
 from closedloop.facilities.actions.care import CareConflict, care_request_close, care_request_create
 from closedloop.facilities.care_schemas import CareCloseIn, CareCreateIn, CareRequestOut, CareRequestsPage
 from closedloop.facilities.choices import CareKind
-from closedloop.people.api import MAX_PAGE_SIZE, _whole_number
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import MAX_PAGE_SIZE, NotFound, _whole_number, answers
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError, load, openapi_body
 
 router = Router(tags=["care requests"])
@@ -30,21 +27,7 @@ _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: FieldErrorsOut}
 _ACTION_ERRORS = {**_ERRORS, 409: ErrorOut}
 
 
-class NotFound(Http404):
-    """A 404 with the sentence to answer."""
-
-
-def _answers(func):
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except CareConflict as exc:
-            return Status(409, {"detail": " ".join(exc.messages)})
-        except Http404 as exc:
-            return Status(404, {"detail": str(exc) if isinstance(exc, NotFound) else _("No such care request.")})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such care request."), conflicts=(CareConflict,))
 
 
 def _detail(user, pk: int):

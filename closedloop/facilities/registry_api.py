@@ -10,11 +10,8 @@ Each write calls one action of ``closedloop.facilities.actions``.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
@@ -35,8 +32,7 @@ from closedloop.facilities.schemas import (
     StatusIn,
 )
 from closedloop.facilities.selectors import facilities_visible, room_counts
-from closedloop.people.api import MAX_PAGE_SIZE
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import MAX_PAGE_SIZE, NotFound, answers
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError, load, openapi_body
 from closedloop.quarantine.api import _page
 
@@ -45,22 +41,7 @@ router = Router(tags=["sites"])
 _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: FieldErrorsOut}
 
 
-class NotFound(Http404):
-    """A 404 with the sentence to answer."""
-
-
-def _answers(func):
-    """The registry's error bodies, with this part's 404 sentence."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except Http404 as exc:
-            message = str(exc) if isinstance(exc, NotFound) and str(exc) else _("No such facility.")
-            return Status(404, {"detail": message})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such facility."))
 
 
 def _counts(counts: dict[str, int]) -> dict[str, int]:

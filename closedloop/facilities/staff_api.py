@@ -10,9 +10,7 @@ desk writing the same record at the same moment is 409. Reading needs
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
@@ -37,8 +35,7 @@ from closedloop.facilities.staff_schemas import (
     StaffWorklistOut,
 )
 from closedloop.facilities.staff_worklist import staff_worklist
-from closedloop.people.api import MAX_PAGE_SIZE
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import MAX_PAGE_SIZE, NotFound, answers
 from closedloop.people.models import Person
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError, load, openapi_body
 from closedloop.people.selectors import people_visible, search_q
@@ -50,23 +47,7 @@ _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: FieldErrorsOut}
 _ACTION_ERRORS = {**_ERRORS, 409: ErrorOut}
 
 
-class NotFound(Http404):
-    """A 404 with the sentence to answer."""
-
-
-def _answers(func):
-    """The registry's error bodies, plus 409 for a conflict and this API's own 404 sentences."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except StaffConflict as exc:
-            return Status(409, {"detail": " ".join(exc.messages)})
-        except NotFound as exc:
-            return Status(404, {"detail": str(exc)})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such facility."), conflicts=(StaffConflict,))
 
 
 def _facility(user, facility_id: int, cap: str) -> Facility:

@@ -75,6 +75,30 @@ def _answers(func):
     return wrapper
 
 
+class NotFound(Http404):
+    """A 404 whose message is the sentence to answer."""
+
+
+def answers(*, not_found, conflicts: tuple[type[Exception], ...] = ()):
+    """``_answers`` for another domain's router: its 404 sentence (``not_found()``, unless a ``NotFound``
+    says more) and 409 for its conflicts with another desk (``exc.messages``)."""
+
+    def decorate(func):
+        @wraps(func)
+        def wrapper(request, *args, **kwargs):
+            try:
+                return func(request, *args, **kwargs)
+            except conflicts as exc:
+                return Status(409, {"detail": " ".join(exc.messages)})
+            except Http404 as exc:
+                message = str(exc) if isinstance(exc, NotFound) and str(exc) else not_found()
+                return Status(404, {"detail": message})
+
+        return _answers(wrapper)
+
+    return decorate
+
+
 def _whole_number(field: str, raw: str, default: int, maximum: int | None = None) -> int:
     raw = (raw or "").strip()
     if not raw:

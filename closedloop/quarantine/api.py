@@ -14,7 +14,6 @@ A conflict with another desk (the action's compare-and-swap lost, or the
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import wraps
 
 from django.conf import settings
 from django.db import transaction
@@ -26,8 +25,7 @@ from ninja import Router, Status
 from closedloop.core.roles import Cap
 from closedloop.core.scoping import require, user_jurisdictions
 from closedloop.lib.categories import CategoryError, parse_category
-from closedloop.people.api import MAX_PAGE_SIZE, _whole_number
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import MAX_PAGE_SIZE, NotFound, _whole_number, answers
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError, load, openapi_body
 from closedloop.quarantine import worklists
 from closedloop.quarantine.actions import (
@@ -83,24 +81,7 @@ _ACTION_ERRORS = {**_ERRORS, 409: ErrorOut}
 _EPISODE_RELATED = ("person", "person__town", "person__community", "custodian", "pending_custodian", "protocol")
 
 
-class NotFound(Http404):
-    """A 404 with the sentence to answer (``No such episode.`` when none)."""
-
-
-def _answers(func):
-    """The registry's error bodies, plus 409 for a conflict with another desk and the closed loop's 404s."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except (CustodyConflict, ObservationConflict) as exc:
-            return Status(409, {"detail": " ".join(exc.messages)})
-        except Http404 as exc:
-            message = str(exc) if isinstance(exc, NotFound) and str(exc) else _("No such episode.")
-            return Status(404, {"detail": message})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such episode."), conflicts=(CustodyConflict, ObservationConflict,))
 
 
 # --- reading ------------------------------------------------------------------------------

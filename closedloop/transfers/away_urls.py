@@ -1,0 +1,3 @@
+"""URLs of the away pages (included by transfers.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the plan pages (included by transfers.urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""JSON API of the trip part of the transfers app (mounted by transfers.api)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,3 @@
+"""URLs of the trip pages (included by transfers.urls)."""
+
+urlpatterns: list = []
