@@ -25,6 +25,15 @@ def english_outside_requests():
         yield
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (the overview keeps the capacity headline a minute)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def city(db):
     return jurisdiction_create(code="330782", name="义乌市", name_en="Yiwu", level="city", actor=None)

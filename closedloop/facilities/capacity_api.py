@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from pydantic import Field
 
 from closedloop.facilities import capacity as cap
-from closedloop.people.api import _answers as _people_answers
+from closedloop.people.api import answers
 from closedloop.people.schemas import ErrorOut, FieldErrorsOut, InputError
 from closedloop.planning.capacity import DEFAULT_DAYS, Day, RoomsNow
 
@@ -102,17 +100,7 @@ class SiteCapacityOut(Schema):
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
-def _answers(func):
-    """The registry's error bodies, with this part's 404."""
-
-    @wraps(func)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except Http404:
-            return Status(404, {"detail": _("No such site.")})
-
-    return _people_answers(wrapper)
+_answers = answers(not_found=lambda: _("No such site."))
 
 
 def parse_days(raw: str) -> int:

@@ -258,3 +258,15 @@ def test_the_vendored_echarts_is_the_real_library_and_loads_on_these_pages_only(
     assert finders.find("closedloop/vendor/echarts.min.js") and finders.find("closedloop/capacity.js")
     home = html(client_for(commander).get("/"))
     assert "echarts" not in home
+
+
+def test_the_overview_tells_headquarters_when_the_city_runs_short(client, commander, site_a, facility_a, city):
+    from closedloop.core.models import Jurisdiction
+
+    Jurisdiction.objects.filter(pk=city.pk).update(population=100_000)  # reserve: 200 rooms, the site has 10
+    client.force_login(commander)
+    page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert b'id="capacity-headline"' in page.content and b"The city runs short on" in page.content
+    client.force_login(site_a)  # site staff see their own sites' outlook, not the city's headline
+    assert b'id="capacity-headline"' not in client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content

@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import translation
 
 from closedloop.facilities import room_states as rs
 from closedloop.facilities.actions import checkin
@@ -27,6 +28,7 @@ def race(jobs) -> list:
 
     def desk(i):
         try:
+            translation.activate("en")  # a thread starts with no language of its own
             barrier.wait(timeout=10)
             jobs[i]()
             outcomes[i] = "won"

@@ -11,3 +11,12 @@ register = template.Library()
 def current_stay(episode):
     """The open stay (facility and room) of an episode, or None."""
     return open_stay(episode) if episode is not None and episode.pk else None
+
+
+@register.simple_tag(takes_context=True)
+def capacity_headline(context):
+    """Whether and when the city runs short of rooms (headquarters only; None for anyone else)."""
+    from closedloop.facilities.capacity import capacity_headline_cached
+
+    request = context.get("request")
+    return capacity_headline_cached(request.user) if request is not None else None
