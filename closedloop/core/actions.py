@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -116,4 +117,18 @@ def jurisdiction_rename(*, jurisdiction: Jurisdiction, name: str, name_en: str, 
     jurisdiction.name, jurisdiction.name_en = name, name_en
     b, a = diff(before, {"name": name, "name_en": name_en})
     audit_record(actor=actor, action="jurisdiction.rename", target=jurisdiction, before=b, after=a)
+    return jurisdiction
+
+
+@transaction.atomic
+def jurisdiction_set_population(*, jurisdiction: Jurisdiction, population: int | None, actor) -> Jurisdiction:
+    """The resident population: the base of the isolation-room reserve norm (rooms per 10,000 residents)."""
+    if population is not None and population < 0:
+        raise ValidationError({"population": _("The population cannot be negative.")})
+    before = Jurisdiction.objects.filter(pk=jurisdiction.pk).values_list("population", flat=True).get()
+    Jurisdiction.objects.filter(pk=jurisdiction.pk).update(population=population)
+    jurisdiction.population = population
+    if before != population:
+        audit_record(actor=actor, action="jurisdiction.population", target=jurisdiction,
+                     before={"population": before}, after={"population": population})
     return jurisdiction

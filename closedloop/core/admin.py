@@ -25,7 +25,7 @@ def _mark_saved(obj, saved) -> None:
 class JurisdictionForm(forms.ModelForm):
     class Meta:
         model = Jurisdiction
-        fields = ("code", "name", "name_en", "level", "parent")
+        fields = ("code", "name", "name_en", "level", "parent", "population")
 
     def clean(self):
         data = super().clean()
@@ -39,11 +39,11 @@ class JurisdictionForm(forms.ModelForm):
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(admin.ModelAdmin):
     form = JurisdictionForm
-    list_display = ("code", "name", "name_en", "level", "parent")
+    list_display = ("code", "name", "name_en", "level", "parent", "population")
     list_filter = ("level",)
     search_fields = ("code", "name", "name_en")
     ordering = ("code",)
-    fields = ("code", "name", "name_en", "level", "parent")
+    fields = ("code", "name", "name_en", "level", "parent", "population")
     autocomplete_fields = ("parent",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -59,6 +59,8 @@ class JurisdictionAdmin(admin.ModelAdmin):
                 actor=request.user,
             )
             _mark_saved(obj, created)
+        if "population" in form.changed_data:
+            actions.jurisdiction_set_population(jurisdiction=obj, population=obj.population, actor=request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False

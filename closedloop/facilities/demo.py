@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 
+from closedloop.core.actions import jurisdiction_set_population
 from closedloop.core.models import Jurisdiction, User
 from closedloop.facilities import room_states as rs
 from closedloop.facilities.actions import (
@@ -53,8 +54,7 @@ AWAY = [
 def build(*, city: Jurisdiction, admin, seed: int) -> dict[str, list]:
     """Register the facilities and their rooms; returns their custodians by role for the closed loop's demo."""
     rng = random.Random(seed * 31 + 11)
-    city.population = POPULATION
-    city.save(update_fields=["population"])
+    jurisdiction_set_population(jurisdiction=city, population=POPULATION, actor=admin)
     towns = {j.code: j for j in Jurisdiction.objects.filter(level="town", city=city)}
     made: dict[str, list] = {"site": [], "hospital": [], "station": [], "away": []}
     for i, (code, name, kind, blocks) in enumerate(SITES, start=1):

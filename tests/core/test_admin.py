@@ -70,3 +70,15 @@ def test_admin_refuses_a_weak_password_next_to_the_field(client, admin_user, tow
     })
     assert response.status_code == 200
     assert not User.objects.filter(username="weak").exists()
+
+
+def test_admin_sets_the_city_population_through_the_action(client, admin_user, city):
+    client.force_login(admin_user)
+    response = client.post(f"/admin/core/jurisdiction/{city.pk}/change/", {
+        "name": city.name, "name_en": city.name_en, "population": "1859390"})
+    assert response.status_code == 302, response.content[:500]
+    city.refresh_from_db()
+    assert city.population == 1859390
+    event = AuditEvent.objects.get(action="jurisdiction.population")
+    assert event.before == {"population": None} and event.after == {"population": 1859390}
+    assert event.actor == admin_user
