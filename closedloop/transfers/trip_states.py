@@ -28,8 +28,8 @@ DONE = "done"  # everyone on board was handed over
 CANCELLED = "cancelled"
 STATES = (PLANNED, BOARDING, UNDER_WAY, ARRIVED, DONE, CANCELLED)
 OPEN_STATES = frozenset({PLANNED, BOARDING, UNDER_WAY, ARRIVED})
-# Started: the vehicle holds, or held, people; a re-plan freezes these trips.
-STARTED_STATES = frozenset({UNDER_WAY, ARRIVED, DONE})
+# Started (dispatched: the vehicle is on its way): a re-plan freezes these trips.
+STARTED_STATES = frozenset({BOARDING, UNDER_WAY, ARRIVED, DONE})
 
 # Events
 DISPATCH = "dispatch"
@@ -65,10 +65,9 @@ STAGE_AT: dict[tuple[str, str], str] = {
     (SHUTTLE, ARRIVED): STAGE_HOME,
 }
 STAGE_KIND = {STAGE_BOARDING: COACH, STAGE_STATION: COACH, STAGE_SHUTTLE: SHUTTLE, STAGE_HOME: SHUTTLE}
-# A failed item of one's own at boarding: the person stays at the origin site (and their household with them).
-STAYS_BEHIND = frozenset({STAGE_BOARDING})
-# The stages that start the trip moving (the rest are arrivals, possibly in several hand-overs).
-BOARDING_STAGES = frozenset({STAGE_BOARDING, STAGE_SHUTTLE})
+# Where people board: a person failing an item of their own stays where they are (their household with
+# them) and the vehicle leaves without them. At the other stages (arrivals) they wait in the giver's custody.
+STAYS_BEHIND = frozenset({STAGE_BOARDING, STAGE_SHUTTLE})
 
 
 def can_transition(state: str, event: str) -> bool:

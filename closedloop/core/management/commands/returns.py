@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -54,8 +55,11 @@ class Command(BaseCommand):
         checked = actions.add_parser("validate", help="Check a plan against every rule of the spec.")
         checked.add_argument("instance", type=Path, help="The instance (closedloop.returns-instance/1).")
         checked.add_argument("plan", type=Path, help="The plan (closedloop.returns-plan/1).")
+        for sub in (made, checked):  # like `closedloop import`: English unless asked
+            sub.add_argument("--lang", default="en", choices=["en", "zh-hans"], help="Language of the messages.")
 
     def handle(self, *args, **opts):
+        translation.activate(opts["lang"])
         if opts["action"] == "plan":
             return self._plan(opts)
         return self._validate(opts)
