@@ -22,6 +22,7 @@ from closedloop.core.actions import jurisdiction_create, user_create
 from closedloop.core.models import Jurisdiction, User
 from closedloop.core.roles import Role
 from closedloop.facilities import demo as facilities_demo
+from closedloop.transfers import demo as transfers_demo
 from closedloop.lib import demo_city, demo_people
 from closedloop.people.actions import PersonData, household_create, person_register
 from closedloop.people.models import Person
@@ -186,6 +187,7 @@ def _load(*, persons: int, seed: int, stdout) -> DemoResult:
     loop_demo.complete_courses(city=city, admin=admin, seed=seed)
     facilities_demo.turn_around(city=city, admin=admin, seed=seed)
     facilities_demo.staff_and_care(city=city, admin=admin, seed=seed)
+    transfers_demo.load(city=city, admin=admin, seed=seed)
 
     return DemoResult(
         city=city, towns=len(demo_city.TOWNS), communities=communities, households=len(households),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from closedloop.core.models import AuditEvent
 from closedloop.core.pagination import paginate
 from closedloop.core.roles import Cap
-from closedloop.core.scoping import require
+from closedloop.core.scoping import in_scope, require
 from closedloop.facilities.registry_forms import visible_towns
 from closedloop.quarantine.models import CustodyEvent
 from closedloop.quarantine.observation_forms import map_errors
@@ -131,9 +131,13 @@ def _detail(request, record, *, form=None, status: int = 200):
     ledger = (CustodyEvent.objects.filter(episode_id=record.episode_id)
               .select_related("from_custodian", "to_custodian").order_by("seq"))
     history = AuditEvent.objects.filter(target_type="awayrecord", target_id=str(record.pk)).order_by("-at", "-id")
+    person = record.episode.person
     return render(request, "transfers/away_detail.html", {
         "record": record,
-        "person": record.episode.person,
+        "person": person,
+        # A town's staff see the people coming home to them; the registry's page only if they live there too.
+        "person_link": in_scope(request.user, city_id=person.city_id, town_id=person.town_id,
+                                community_id=person.community_id),
         "readiness": sel.readiness_of(record, timezone.localdate()),
         "readiness_labels": sel.READINESS,
         "form": form if reportable else None,

@@ -97,7 +97,7 @@ def manifest_for(trip: Trip) -> Manifest:
         cap = capacity(seats, district["max_load"]) if district else 0
         vehicle = _("%(town)s shuttle %(number)s") % {"town": trip.town.label, "number": number}
         origin, destination = station, trip.town.label
-        times = [(_("Leaves the station"), trip.depart_at), (_("Home"), trip.arrive_at)]
+        times = [(_("Leaves the station"), trip.depart_at), (_("Arrives home"), trip.arrive_at)]
         signings = [Signing(Stage.SHUTTLE, str(Stage.SHUTTLE.label), station, vehicle),
                     Signing(Stage.HOME, str(Stage.HOME.label), vehicle, _("Home community of each person"))]
     out = Manifest(trip=trip, title=_("Transfer manifest"), vehicle=vehicle, origin=origin,
@@ -119,10 +119,10 @@ def manifest_for(trip: Trip) -> Manifest:
 # --- the workbook ---------------------------------------------------------------------------------------
 
 def columns(trip: Trip) -> list[str]:
-    cols = [_("No."), _("Name"), _("Sex"), _("ID number"), _("Phone"), _("Household group"), _("Home")]
+    cols = [_("No."), _("Name"), _("Sex"), _("ID number"), _("Phone"), _("Household group"), _("Goes home to")]
     if trip.kind == TripKind.COACH:
         cols += [_("Screening lane"), _("Screening from")]
-    return cols + [_("Status"), _("Signature on boarding"), _("Signature on arrival")]
+    return cols + [_("Status"), _("Signature")]
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -171,7 +171,7 @@ def xlsx(m: Manifest) -> bytes:
         values: list = [line.number, line.name, line.sex, line.doc_number, line.phone, line.group, line.home]
         if m.trip.kind == TripKind.COACH:
             values += [line.lane, _local(line.screen_from)]
-        values += [line.status_label, "", ""]
+        values += [line.status_label, ""]
         for c, value in enumerate(values):
             if value is None or value == "":
                 sheet.write_blank(r, c, None, cell)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from closedloop.core.models import Jurisdiction
@@ -28,6 +28,7 @@ from closedloop.core.scoping import require, user_jurisdictions
 from closedloop.facilities.models import Facility
 from closedloop.quarantine.models import Episode
 from closedloop.transfers import live
+from closedloop.transfers.actions.plans import minute_of
 from closedloop.transfers.away_selectors import still_out_q
 from closedloop.transfers.choices import PassengerStatus, PlanStatus, TripKind, TripState
 from closedloop.transfers.models import AwayRecord, Passenger, TransferPlan, Trip
@@ -41,7 +42,7 @@ LEGS = {
     "on_coach": _("On a coach"),
     "at_station": _("At the transfer station"),
     "on_shuttle": _("On a district shuttle"),
-    "home": _("Home"),
+    "home": pgettext_lazy("leg of the way home", "Home"),
 }
 
 
@@ -248,6 +249,7 @@ class Timeline:
     end: datetime
     ticks: list[Tick]
     rows: list[Row]
+    now: float | None = None  # where now is on the axis (percent), while the plan runs
 
     def section(self, name: str) -> list[Row]:
         return [r for r in self.rows if r.section == name]
@@ -289,7 +291,7 @@ def _people(plan: TransferPlan) -> dict[str, int]:
     return {g["id"]: g["size"] for o in plan.instance["origins"] for g in o["groups"]}
 
 
-def timeline(plan: TransferPlan) -> Timeline:
+def timeline(plan: TransferPlan, now: datetime | None = None) -> Timeline:
     """Coaches, station lanes and district shuttles as rows, trips as bars on one time axis (one query).
 
     Bars carry their trip's state when the plan has trips (adopted or superseded); a lane's screening
@@ -365,8 +367,10 @@ def timeline(plan: TransferPlan) -> Timeline:
                 "depart": _clock(epoch, t["depart"]), "arrive": _clock(epoch, t["arrive"]), "people": people}),
             state=state, trip=pk, start=moment(t["depart"]), end=moment(t["arrive"])))
     end = epoch + timedelta(minutes=span)
+    now = now or timezone.now()
     return Timeline(start=epoch, end=end, ticks=_ticks(epoch, span),
-                    rows=coach_rows + lane_rows + list(shuttle_rows.values()))
+                    rows=coach_rows + lane_rows + list(shuttle_rows.values()),
+                    now=pct(minute_of(epoch, now)) if epoch <= now <= end else None)
 
 
 def _clock(epoch: datetime, minute: int) -> str:

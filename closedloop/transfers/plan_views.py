@@ -76,12 +76,13 @@ def _plan_page(request, plan, *, status: int = 200, not_ready: NotReadyForm | No
                coach_out: CoachOutForm | None = None):
     current = ps.adopted(plan.city)
     under_way = plan.status == PlanStatus.ADOPTED
+    trips = ps.trips_by_state(plan) if plan.status != PlanStatus.DRAFT else []
     return render(request, "transfers/plan_detail.html", {
         "plan": plan, "figures": ps.figures(plan), "timeline": ps.timeline(plan), "origins": ps.per_origin(plan),
         "unplanned": ps.unplanned(plan), "may_plan": request.user.can(Cap.MANAGE_FACILITIES),
         "current": ps.figures(current) if current and current.pk != plan.pk else None,
         "legs": [(k, ps.LEGS[k], n) for k, n in ps.legs(plan).items()] if under_way else [],
-        "trips": ps.trips_by_state(plan) if plan.status != PlanStatus.DRAFT else [],
+        "trips": trips, "called_off": sum(r["coach"] + r["shuttle"] for r in trips if r["state"] == TripState.CANCELLED),
         "waiting_groups": _waiting_groups(plan) if under_way else [],
         "not_ready": not_ready or NotReadyForm(), "coach_out": coach_out or CoachOutForm(),
     }, status=status)
@@ -121,12 +122,20 @@ def adopt(request, pk: int):
 @require_POST
 @login_required
 def replan(request, pk: int):
-    """Re-plan the adopted plan for one change: a household not ready, or a coach out of service."""
+    """Re-plan the adopted plan for one change: a household not ready, a coach out of service, or (``called_off``)
+    the trips the desk cancelled."""
     plan = ps.plan_get(request.user, pk)
     change = request.POST.get("change", "")
     forms = {"not_ready": NotReadyForm, "coach_out": CoachOutForm}
+    if change == "called_off":
+        try:
+            draft = plan_replan(plan=plan, actor=request.user, time_limit=TIME_LIMIT)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return _plan_page(request, plan, status=400)
+        return _replanned(request, draft)
     if change not in forms:
-        return HttpResponse(_("Say which change: not_ready or coach_out."), status=400,
+        return HttpResponse(_("Say which change: not_ready, coach_out or called_off."), status=400,
                             content_type="text/plain; charset=utf-8")
     form = forms[change](request.POST)
     if form.is_valid():
@@ -141,11 +150,14 @@ def replan(request, pk: int):
         except ValidationError as exc:
             map_errors(form, exc)
         else:
-            messages.success(request, _("Re-plan #%(plan)s is made: the last one home %(last)s. Adopt it to move "
-                                        "the trips that have not started.") % {
-                "plan": draft.pk, "last": cn_datetime(ps.last_home(draft))})
-            return redirect("transfers:plan", pk=draft.pk)
+            return _replanned(request, draft)
     return _plan_page(request, plan, status=400, **{change: form})
+
+
+def _replanned(request, draft):
+    messages.success(request, _("Re-plan #%(plan)s is made: the last one home %(last)s. Adopt it to move the trips "
+                                "that have not started.") % {"plan": draft.pk, "last": cn_datetime(ps.last_home(draft))})
+    return redirect("transfers:plan", pk=draft.pk)
 
 
 @require_GET

@@ -79,7 +79,9 @@ class ChecklistForm(VersionMixin):
                 self.fields[f"p{p.episode_id}-{item.code}"] = forms.BooleanField(required=False,
                                                                                  label=item.label(language))
         for item in stage.ticked_trip_items:
-            self.fields[f"t-{item.code}"] = forms.BooleanField(required=False, label=item.label(language))
+            self.fields[f"t-{item.code}"] = forms.BooleanField(
+                required=False, label=item.label(language),
+                help_text="" if item.blocking else _("Recorded; it does not stop the hand-over."))
         self.computed_errors: dict[str, list[str]] = {}
 
     # --- what the template walks --------------------------------------------------------------

@@ -59,19 +59,27 @@ def world(person_factory, hangzhou_site, ningbo_site, community_b1) -> dict[str,
     return people
 
 
-def advance_trip(trip, state: str, *, passengers: str | None = None, groups=None) -> None:
-    """Move a trip (and optionally its passengers of ``groups``) along, as the trip desk would.
 
-    A stand-in for the trip desk's actions (dispatch, boarding, arrival), which are written and tested
-    in their own part; the plan tests only need trips in those states.
-    """
-    from django.db.models import F
+def dispatch(trip, actor):
+    """The trip desk names the vehicle: the trip is boarding (``trip_dispatch``)."""
+    from closedloop.transfers.actions import trip_dispatch
+    from closedloop.transfers.models import Trip
 
-    from closedloop.transfers.models import Passenger, Trip
+    return trip_dispatch(trip=Trip.objects.get(pk=trip.pk), plate="浙G12345", driver="王师傅", escorts="李医生",
+                         actor=actor)
 
-    Trip.objects.filter(pk=trip.pk).update(state=state, version=F("version") + 1)
-    if passengers:
-        rows = Passenger.objects.filter(trip_id=trip.pk)
-        if groups is not None:
-            rows = rows.filter(group__in=list(groups))
-        rows.update(status=passengers)
+
+def board(trip, actor, *, failing=()):
+    """Dispatch and board a coach (``trip_board``): everyone passes but the episodes in ``failing``, whose
+    households stay behind. The coach is under way."""
+    from closedloop.transfers.actions import trip_board
+    from closedloop.transfers.models import Trip
+
+    trip = Trip.objects.get(pk=trip.pk)
+    if trip.state == "planned":
+        dispatch(trip, actor)
+    answers = {p.episode_id: {"temperature": p.episode_id not in set(failing), "negative_test_24h": True}
+               for p in trip.passengers.filter(status="planned")}
+    return trip_board(trip=Trip.objects.get(pk=trip.pk), answers=answers,
+                      trip_answers={"crew_negative_test_24h": True, "documents": True, "vehicle_disinfected": True},
+                      giver="隔离点值班员", receiver="李医生", actor=actor)

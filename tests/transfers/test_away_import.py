@@ -143,8 +143,7 @@ def test_a_later_file_updates_release_days_statuses_and_sites(tmp_path, city, to
                       ("receive", hangzhou_site.custodian_id, ningbo_site.custodian_id)]
     assert li.episode.custodian_id == ningbo_site.custodian_id
     update = AuditEvent.objects.filter(action="away.update", target_id=str(li.pk)).get()
-    assert update.before["origin"] == hangzhou_site.pk and update.after == {"origin": ningbo_site.pk,
-                                                                            "status": "moved"}
+    assert update.before["origin"] == "away-hz" and update.after == {"origin": "away-nb", "status": "moved"}
 
 
 def test_an_unreadable_file_writes_nothing(tmp_path, city, town_a, transfer_desk):

@@ -77,7 +77,7 @@ def test_moved_is_a_hand_over_in_the_ledger_and_the_ledger_still_refolds(zhang, 
     assert (receive.kind, receive.to_custodian_id, receive.actor) == ("receive", second.custodian_id, transfer_desk)
     assert give.reason == "转点"
     audit = AuditEvent.objects.get(action="away.report")
-    assert audit.before["origin"] == old.pk and audit.after["origin"] == second.pk
+    assert audit.before["origin"] == old.code and audit.after["origin"] == "away-hz-2"
     call_command("check", "--integrity", "ledger_refold")
     assert "0 violations" in capsys.readouterr().out
 

@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from closedloop.core.models import AuditEvent
 from closedloop.planning.returns.validate import check
 from closedloop.transfers.actions import NothingToPlan, PlanConflict, plan_adopt, plan_make, plan_replan
 from closedloop.transfers.actions.plans import at, spec_instance
 from closedloop.transfers.models import Passenger, TransferPlan, Trip
-from tests.transfers.plan_helpers import NOW, advance_trip, away, world
+from tests.transfers.plan_helpers import NOW, away, board, dispatch, world
 
 LIMIT = 0.3  # seconds of search: the instances are tiny
 
@@ -129,7 +130,7 @@ def test_a_new_plan_supersedes_the_adopted_one_and_cancels_its_trips(people, cit
 def test_adopting_from_scratch_is_refused_while_people_are_on_their_way(people, city, commander):
     first = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
     coach = live_trips(first)[0]
-    advance_trip(coach, "under_way", passengers="boarded")
+    board(coach, commander)
     later = NOW + timedelta(minutes=20)
     draft = make(city, commander, now=later)  # a draft may be made (its figures compared) …
     assert draft.people == 9 - coach.passengers.count()  # … without those already on the coach
@@ -171,7 +172,7 @@ def _first_coach(plan):
 def test_a_coach_out_of_service_moves_only_what_has_not_started(people, city, commander):
     plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
     started = _first_coach(plan)
-    advance_trip(started, "boarding")
+    dispatch(started, commander)
     others = {t.pk for t in live_trips(plan)} - {started.pk}
     now = started.start_at + timedelta(minutes=5)
     broken = next(c for c in range(3) if c != started.vehicle)
@@ -200,7 +201,7 @@ def test_a_household_left_behind_at_boarding_goes_on_a_later_trip(people, city, 
     plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
     coach = Trip.objects.get(plan=plan, kind="coach", passengers__episode=people["zhang"].episode)
     group = coach.passengers.get(episode=people["zhang"].episode).group
-    advance_trip(coach, "boarding")
+    dispatch(coach, commander)
     now = coach.start_at + timedelta(minutes=30)
     ready = coach.depart_at + timedelta(hours=4)
     draft = plan_replan(plan=plan, actor=commander, not_ready={group: ready}, time_limit=LIMIT, now=now)
@@ -224,8 +225,7 @@ def test_a_coach_that_left_without_a_household_is_re_planned_around_it(people, c
     plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
     coach = Trip.objects.get(plan=plan, kind="coach", passengers__episode=people["zhang"].episode)
     group = coach.passengers.get(episode=people["zhang"].episode).group
-    advance_trip(coach, "under_way", passengers="boarded")
-    Passenger.objects.filter(trip=coach, group=group).update(status="left_behind")  # the boarding check failed
+    board(coach, commander, failing=[people["zhang"].episode_id])  # the household stays behind
     now = coach.depart_at + timedelta(minutes=10)  # the coach has left the origin
     draft = plan_replan(plan=plan, actor=commander, not_ready={group: now + timedelta(hours=2)}, time_limit=LIMIT,
                         now=now)
@@ -254,7 +254,7 @@ def test_re_planning_refuses_what_cannot_be(people, city, commander, site_a):
     with pytest.raises(PermissionDenied):
         plan_replan(plan=plan, actor=site_a, coach_out={0: NOW}, now=NOW)
     coach = _first_coach(plan)
-    advance_trip(coach, "under_way", passengers="boarded")
+    board(coach, commander)
     group = coach.passengers.first().group
     with pytest.raises(ValidationError, match="already boarded"):
         plan_replan(plan=plan, actor=commander, not_ready={group: coach.depart_at + timedelta(hours=1)},
@@ -266,8 +266,75 @@ def test_a_re_plan_overtaken_by_a_trip_that_started_is_refused(people, city, com
     plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
     draft = plan_replan(plan=plan, actor=commander, coach_out={2: NOW + timedelta(hours=30)}, time_limit=LIMIT,
                         now=NOW)
-    advance_trip(_first_coach(plan), "boarding")  # dispatched after the re-plan was made
+    dispatch(_first_coach(plan), commander)  # dispatched after the re-plan was made
     with pytest.raises(PlanConflict, match="re-plan again"):
         plan_adopt(plan=draft, actor=commander, now=NOW)
     plan.refresh_from_db()
     assert plan.status == "adopted"
+
+
+def test_the_trip_desk_leaves_a_household_behind_and_the_re_plan_fetches_it(people, city, commander):
+    """With the trip desk's own actions: dispatch, boarding with the Zhang household failing its temperature
+    check; the coach leaves without them; a re-plan (now) puts them on a later trip."""
+    from closedloop.transfers.actions import left_behind_groups, trip_board, trip_dispatch
+
+    plan = plan_adopt(plan=plan_make(city=city, actor=commander, time_limit=LIMIT), actor=commander)
+    coach = Trip.objects.get(plan=plan, kind="coach", passengers__episode=people["zhang"].episode)
+    trip_dispatch(trip=coach, plate="浙G12345", driver="王师傅", escorts="李医生", actor=commander)
+    household = {people[k].episode_id for k in ("zhang", "zhang_wife", "zhang_son")}
+    answers = {p.episode_id: {"temperature": p.episode_id not in household, "negative_test_24h": True}
+               for p in coach.passengers.all()}
+    trip_board(trip=Trip.objects.get(pk=coach.pk), answers=answers,
+               trip_answers={"crew_negative_test_24h": True, "documents": True, "vehicle_disinfected": True},
+               giver="杭州隔离点", receiver="李医生", actor=commander)
+    stranded = left_behind_groups(coach)
+    assert set(stranded) == {coach.passengers.get(episode=people["zhang"].episode).group}
+    group = next(iter(stranded))
+    with pytest.raises(ValidationError, match="left behind at boarding must be planned again"):
+        plan_replan(plan=plan, actor=commander, coach_out={2: timezone.now()}, time_limit=LIMIT)
+
+    ready = timezone.now() + timedelta(hours=6)
+    draft = plan_replan(plan=plan, actor=commander, not_ready={group: ready}, time_limit=LIMIT)
+    assert check(spec_instance(draft.instance), draft.plan) == []
+    adopted = plan_adopt(plan=draft, actor=commander)
+    rides = riding(adopted, "coach")
+    later = Trip.objects.get(pk=rides[people["zhang"].episode_id])
+    assert later.pk != coach.pk and later.depart_at >= ready and later.state == "planned"
+    assert {rides[e] for e in household} == {later.pk}
+    coach.refresh_from_db()
+    assert coach.plan_id == adopted.pk and coach.state == "under_way"
+    assert set(riding(adopted, "shuttle")) == {r.episode_id for r in people.values()}
+
+
+def test_the_people_of_a_cancelled_coach_trip_are_planned_again(people, city, commander):
+    from closedloop.transfers.actions import trip_cancel
+
+    plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
+    coach = _first_coach(plan)
+    on_it = set(coach.passengers.values_list("episode_id", flat=True))
+    trip_cancel(trip=coach, reason="车辆故障", actor=commander)
+    draft = plan_replan(plan=plan, actor=commander, time_limit=LIMIT, now=NOW)  # nothing else changed
+    assert check(spec_instance(draft.instance), draft.plan) == []
+    adopted = plan_adopt(plan=draft, actor=commander, now=NOW)
+    rides = riding(adopted, "coach")
+    assert set(rides) == {r.episode_id for r in people.values()}
+    assert coach.pk not in {rides[e] for e in on_it}
+    coach.refresh_from_db()
+    assert coach.state == "cancelled" and coach.plan_id == plan.pk  # history stays with the old plan
+
+
+def test_a_shuttle_called_off_after_its_time_runs_again_as_a_new_trip(people, city, commander):
+    from closedloop.transfers.actions import trip_cancel
+
+    plan = plan_adopt(plan=make(city, commander), actor=commander, now=NOW)
+    shuttle = Trip.objects.filter(plan=plan, kind="shuttle").order_by("depart_at").first()
+    on_it = set(shuttle.passengers.values_list("episode_id", flat=True))
+    trip_cancel(trip=shuttle, reason="司机未到岗", actor=commander)
+    now = shuttle.depart_at + timedelta(minutes=5)  # its time has come: the re-plan keeps it where it was
+    draft = plan_replan(plan=plan, actor=commander, time_limit=LIMIT, now=now)
+    adopted = plan_adopt(plan=draft, actor=commander, now=now)
+    rides = riding(adopted, "shuttle")
+    again = Trip.objects.get(pk=rides[next(iter(on_it))])
+    assert again.pk != shuttle.pk and (again.vehicle, again.town_id, again.depart_at) == (
+        shuttle.vehicle, shuttle.town_id, shuttle.depart_at) and again.state == "planned"
+    assert set(rides) == {r.episode_id for r in people.values()}

@@ -15,7 +15,7 @@ from closedloop.core.models import AuditEvent
 from closedloop.transfers import plan_api, plan_views
 from closedloop.transfers.actions import plan_adopt, plan_make
 from closedloop.transfers.models import TransferPlan, Trip
-from tests.transfers.plan_helpers import advance_trip, away, client_for, world
+from tests.transfers.plan_helpers import away, board, client_for, world
 
 BOARD = "/transfers/plans/"
 
@@ -83,7 +83,7 @@ def test_the_board_shows_the_adopted_plan(adopted, commander, people, city):
 
 def test_the_board_follows_people_along_their_legs(adopted, commander):
     coach = Trip.objects.filter(plan=adopted, kind="coach").order_by("depart_at").first()
-    advance_trip(coach, "under_way", passengers="boarded")
+    board(coach, commander)
     html = client_for(commander).get(BOARD).content.decode()
     aboard = coach.passengers.count()
     assert legs(html)["on_coach"] == aboard and legs(html)["at_origin"] == 9 - aboard
@@ -165,7 +165,7 @@ def test_making_and_adopting_need_headquarters(people, analyst, site_b, commande
 
 
 def test_adopting_from_scratch_while_people_are_on_the_way_is_refused_on_the_page(adopted, commander, city):
-    advance_trip(Trip.objects.filter(plan=adopted, kind="coach").first(), "under_way", passengers="boarded")
+    board(Trip.objects.filter(plan=adopted, kind="coach").first(), commander)
     draft = plan_make(city=city, actor=commander, time_limit=0.3)
     response = client_for(commander).post(f"/transfers/plans/{draft.pk}/adopt/")
     assert response.status_code == 400 and "on their way home" in response.content.decode()
@@ -224,3 +224,15 @@ def test_the_plans_list_is_paginated(adopted, commander, city, settings):
     assert len(re.findall(r'data-plan="\d+" data-status=', html)) == 1 and "page 1 of 2" in html
     html = client.get("/transfers/plans/all/?page=2").content.decode()
     assert f'data-plan="{adopted.pk}" data-status="adopted"' in html
+
+
+def test_re_planning_the_people_of_a_cancelled_trip_from_the_plan_page(adopted, commander):
+    from closedloop.transfers.actions import trip_cancel
+
+    client = client_for(commander)
+    assert 'id="replan-called-off"' not in client.get(f"/transfers/plans/{adopted.pk}/").content.decode()
+    trip_cancel(trip=Trip.objects.filter(plan=adopted, kind="coach").first(), reason="车辆故障", actor=commander)
+    assert 'id="replan-called-off"' in client.get(f"/transfers/plans/{adopted.pk}/").content.decode()
+    response = client.post(f"/transfers/plans/{adopted.pk}/replan/", {"change": "called_off"})
+    draft = TransferPlan.objects.get(replaces=adopted)
+    assert response.status_code == 302 and response["Location"] == f"/transfers/plans/{draft.pk}/"

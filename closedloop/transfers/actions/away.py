@@ -102,8 +102,8 @@ def city_of(actor) -> Jurisdiction | None:
 # --- one record ---------------------------------------------------------------------------------------
 
 def record_view(record: AwayRecord) -> dict:
-    """A record as the audit log keeps it."""
-    return {"origin": record.origin_id, "home_town": record.home_town_id,
+    """A record as the audit log keeps it (sites and towns by their codes: readable in the history)."""
+    return {"origin": record.origin.code, "home_town": record.home_town.code,
             "release_on": record.release_on.isoformat() if record.release_on else None, "status": record.status}
 
 
@@ -134,7 +134,7 @@ def away_report(*, record: AwayRecord, status: str, actor, release_on: date | No
     """What the other city reports of one resident: isolated (perhaps with a new release day), released,
     positive, or moved to another site there (``origin``: a hand-over in the custody ledger)."""
     record = (AwayRecord.objects.select_for_update(of=("self",))
-              .select_related("episode__person", "origin").get(pk=record.pk))
+              .select_related("episode__person", "origin", "home_town").get(pk=record.pk))
     _may_report(actor, record)
     note = clean_cell(note)
     if len(note) > NOTE_MAX:
@@ -457,7 +457,7 @@ class _Importer:
                 community = self.community(line, town, out)
                 person = self.person(line, out, town, community)
                 site = self.site(line)
-                record = (AwayRecord.objects.select_related("episode__person", "origin")
+                record = (AwayRecord.objects.select_related("episode__person", "origin", "home_town")
                           .filter(episode__person=person, episode__status="open").first())
                 if record is None:
                     record = self.new_record(line, person, site, town)

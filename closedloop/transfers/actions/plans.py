@@ -4,7 +4,16 @@
 checks the plan with the independent validator and keeps it as a draft. ``plan_adopt`` makes a draft
 the city's plan: the previous one is superseded and the draft's trips and passengers are created.
 ``plan_replan`` re-plans the adopted plan when facts change (a household left behind at boarding or
-released later, a coach out of service), keeping what has started; the result is a draft to adopt.
+released later, a coach out of service, a trip the desk cancelled), keeping what has started; the
+result is a draft to adopt.
+
+Re-planning uses ``planning.returns.replan``, which freezes by time (what started by "now", in the
+plan's minutes). The database knows more, and it is told so: a household a coach left behind at
+boarding (``Passenger`` left behind on a started trip) or that is on a coach that has already left is
+taken out of the plan under way and planned again as a new group with its new release; the people of a
+cancelled coach trip are planned again the same way (the trip is dropped); a cancelled shuttle whose
+time has passed runs again at that time as a new trip. A household left behind must be given its new
+release before anything else is re-planned.
 
 What adopting replaces — kept simple on purpose:
 
@@ -157,8 +166,6 @@ def plan_replan(*, plan: TransferPlan, actor, not_ready: dict[str, datetime] | N
     now = now or timezone.now()
     if plan.status != PlanStatus.ADOPTED:
         raise ValidationError(_("Only the adopted plan can be re-planned; make a new plan instead."))
-    if not not_ready and not coach_out:
-        raise ValidationError(_("Say what changed: a household that is not ready, or a coach out of service."))
     if len(note) > NOTE_MAX:
         raise ValidationError({"note": _("Keep the note to %(max)s characters.") % {"max": NOTE_MAX}})
     epoch, index = plan.epoch, live.LiveIndex.from_instance(plan.instance, plan.epoch)
@@ -184,16 +191,30 @@ def plan_replan(*, plan: TransferPlan, actor, not_ready: dict[str, datetime] | N
             raise ValidationError({"coach": _("There is no coach %(number)s; the fleet has %(count)s.") % {
                 "number": coach + 1, "count": coaches}})
     parsed, current = inst.parse(spec_instance(plan.instance)), plan_json.from_dict(plan.plan)
+    # The people of a coach trip the desk cancelled are still at their site: planned again, on other trips.
+    cancelled = _cancelled_coach_trips(plan, current, index)
+    waiting = {g for t in cancelled for g in t.groups}
+    if not not_ready and not coach_out and not waiting \
+            and not plan.trips.filter(state=TripState.CANCELLED).exists():
+        raise ValidationError(_("Say what changed: a household that is not ready, or a coach out of service."))
     # A coach that left its origin without a household (the boarding check failed) cannot be told so by a
-    # later release (replan refuses that: the trip has left); the household is taken out of the plan
-    # under way and planned again as a new group of its origin, with its new release.
+    # later release (replan refuses that once the trip has left in the plan's minutes); the household is
+    # taken out of the plan under way and planned again as a new group of its origin, with its new release.
+    stranded = _stranded(plan, current, index)
+    missing = sorted(stranded - set(ready))
+    if missing:
+        raise ValidationError({"group": _("Households left behind at boarding must be planned again first: "
+                                          "%(groups)s. Say when each is ready again.") % {
+            "groups": ", ".join(missing)}})
     departed = {g for t in current.coach_trips if t.depart_origin <= now_minute for g in t.groups}
-    again = sorted(g for g in ready if g in departed)
-    if again:
-        parsed, current = _taken_out(parsed, current, again)
-    new_groups = [(origin, {"id": g, "size": len(index.groups[g]), "ready_minute": ready[g], "district": district})
+    again = sorted(g for g in set(ready) | waiting if g in departed or g in stranded or g in waiting)
+    release = {**{g: parsed.group_by_id[g].ready_minute for g in waiting}, **ready}
+    if again or cancelled:
+        parsed, current = _taken_out(parsed, current, again, drop=cancelled)
+    new_groups = [(origin, {"id": g, "size": len(index.groups[g]), "ready_minute": release[g], "district": district})
                   for g, origin, district in _homes(plan.instance, again)]
-    changes = Changes(ready={g: m for g, m in ready.items() if g not in again}, coach_out={c: max(0, minute_of(epoch, m)) for c, m in coach_out.items()},
+    changes = Changes(ready={g: m for g, m in ready.items() if g not in again},
+                      coach_out={c: max(0, minute_of(epoch, m)) for c, m in coach_out.items()},
                       new_groups=new_groups)
     try:
         changed, made = replan(parsed, current, now=now_minute, changes=changes, time_limit=time_limit)
@@ -215,21 +236,51 @@ def plan_replan(*, plan: TransferPlan, actor, not_ready: dict[str, datetime] | N
     return new
 
 
+def _coach_key_of(plan: TransferPlan, t: plan_json.CoachTrip, index: live.LiveIndex) -> tuple:
+    return (t.coach, index.origins[t.origin], at(plan.epoch, t.start), at(plan.epoch, t.depart_origin))
+
+
+def _cancelled_coach_trips(plan: TransferPlan, current: plan_json.Plan,
+                           index: live.LiveIndex) -> list[plan_json.CoachTrip]:
+    """Coach trips of the plan that the trip desk called off."""
+    keys = set(plan.trips.filter(kind=TripKind.COACH, state=TripState.CANCELLED).values_list(
+        "vehicle", "origin_id", "start_at", "depart_at"))
+    return [t for t in current.coach_trips if _coach_key_of(plan, t, index) in keys] if keys else []
+
+
+def _stranded(plan: TransferPlan, current: plan_json.Plan, index: live.LiveIndex) -> set[str]:
+    """Groups the plan still has on a coach trip that started and left them behind at boarding."""
+    left = set(Passenger.objects.filter(trip__plan=plan, trip__kind=TripKind.COACH, trip__state__in=live.STARTED,
+                                        status=PassengerStatus.LEFT_BEHIND).values_list("trip_id", "group"))
+    if not left:
+        return set()
+    trips = {(vehicle, origin, start, depart): pk for pk, vehicle, origin, start, depart in plan.trips.filter(
+        kind=TripKind.COACH, pk__in={t for t, _g in left}).values_list("pk", "vehicle", "origin_id", "start_at",
+                                                                        "depart_at")}
+    out = set()
+    for t in current.coach_trips:
+        pk = trips.get(_coach_key_of(plan, t, index))
+        out |= {g for g in t.groups if (pk, g) in left}
+    return out
+
+
 def _homes(instance: dict, groups: list[str]) -> list[tuple[str, str, str]]:
     """(group, origin id, district id) of each group, as the stored instance has them."""
     where = {g["id"]: (o["id"], g["district"]) for o in instance["origins"] for g in o["groups"]}
     return [(g, *where[g]) for g in groups]
 
 
-def _taken_out(instance: inst.Instance, current: plan_json.Plan,
-               groups: list[str]) -> tuple[inst.Instance, plan_json.Plan]:
-    """The instance and the plan under way without ``groups``; trips keep their times, even if emptied."""
-    out = set(groups)
+def _taken_out(instance: inst.Instance, current: plan_json.Plan, groups: list[str],
+               drop: list[plan_json.CoachTrip]) -> tuple[inst.Instance, plan_json.Plan]:
+    """The instance and the plan under way without ``groups`` and without the coach trips ``drop`` (called
+    off); the other trips keep their times, even if emptied."""
+    out, gone = set(groups), set(drop)
     data = inst.to_dict(instance)
     for o in data["origins"]:
         o["groups"] = [g for g in o["groups"] if g["id"] not in out]
     kept = plan_json.Plan(
-        coach_trips=tuple(replace(t, groups=tuple(g for g in t.groups if g not in out)) for t in current.coach_trips),
+        coach_trips=tuple(replace(t, groups=tuple(g for g in t.groups if g not in out))
+                          for t in current.coach_trips if t not in gone),
         station=tuple(b for b in current.station if b.group not in out),
         shuttle_trips=tuple(replace(t, groups=tuple(g for g in t.groups if g not in out))
                             for t in current.shuttle_trips),
@@ -310,7 +361,9 @@ def plan_adopt(*, plan: TransferPlan, actor, now: datetime | None = None) -> Tra
         frozen = {p.key for p in planned if p.frozen}
         carried = {_key_of(t): t for t in old if _key_of(t) in frozen}
         late = [t for t in old if t.state != TripState.PLANNED and _key_of(t) not in carried]
-        if late or len(carried) != len(frozen):
+        # A shuttle the desk called off after its time is run again at that time (late), as a new trip.
+        called_off = {_key_of(t) for t in current.trips.filter(kind=TripKind.SHUTTLE, state=TripState.CANCELLED)}
+        if late or frozen - set(carried) - called_off:
             raise PlanConflict(_("Trips have started or changed since this re-plan was made; re-plan again."))
     else:
         if current is not None and on_the_way(current):
@@ -375,6 +428,11 @@ def _materialise(plan: TransferPlan, planned: list[_Planned], index: live.LiveIn
     if kept:
         Trip.objects.filter(pk__in=list(kept)).update(plan=plan)
         seen: dict[int, set[str]] = {pk: set() for pk in kept}
+        left = set(Passenger.objects.filter(trip_id__in=list(kept), status=PassengerStatus.LEFT_BEHIND)
+                   .values_list("trip_id", "group"))
+        if any((pk, g) in left for pk, (_trip, groups) in kept.items() for g in groups):
+            raise PlanConflict(_("A household was left behind at boarding after this re-plan was made; re-plan "
+                                 "again with the time it is ready."))
         for row in Passenger.objects.filter(trip_id__in=list(kept)).exclude(status=PassengerStatus.LEFT_BEHIND):
             trip, groups = kept[row.trip_id]
             if row.group not in groups:  # taken off a frozen coach: not ready at boarding
