@@ -22,12 +22,12 @@ from closedloop.core.actions import jurisdiction_create, user_create
 from closedloop.core.models import Jurisdiction, User
 from closedloop.core.roles import Role
 from closedloop.facilities import demo as facilities_demo
-from closedloop.transfers import demo as transfers_demo
 from closedloop.lib import demo_city, demo_people
 from closedloop.people.actions import PersonData, household_create, person_register
 from closedloop.people.models import Person
 from closedloop.quarantine import demo as loop_demo
 from closedloop.quarantine.actions import episode_open
+from closedloop.transfers import demo as transfers_demo
 
 DEMO_PASSWORD = "closedloop-demo"
 # The audit reason of every demo write that takes one.
