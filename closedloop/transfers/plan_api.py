@@ -62,8 +62,11 @@ def _plan(user, pk: int) -> TransferPlan:
         raise NotFound(_("No such transfer plan.")) from None
 
 
-def _unplanned(rows) -> list[dict]:
-    return [{"name": u.name, "site": u.site, "reason": str(u.reason)} for u in rows]
+def _cannot_plan(rows: ps.UnplannedList | None) -> dict:
+    if rows is None:
+        return {"cannot_plan": [], "cannot_plan_count": 0}
+    return {"cannot_plan": [{"name": u.name, "site": u.site, "reason": str(u.reason)} for u in rows],
+            "cannot_plan_count": rows.total}
 
 
 def plan_out(plan: TransferPlan, *, cannot_plan: bool = True) -> dict:
@@ -75,7 +78,7 @@ def plan_out(plan: TransferPlan, *, cannot_plan: bool = True) -> dict:
         "makespan": plan.makespan, "lower_bound": plan.lower_bound, "last_home_at": f.last_home,
         "bound_at": f.bound_at, "method": f.method, "greedy_makespan": f.greedy_makespan,
         "replaces": plan.replaces_id, "created_at": plan.created_at, "created_by": str(plan.created_by or ""),
-        "note": plan.note, "cannot_plan": _unplanned(ps.unplanned(plan)) if cannot_plan else [],
+        "note": plan.note, **_cannot_plan(ps.unplanned(plan) if cannot_plan else None),
     }
 
 
@@ -141,7 +144,7 @@ def plans_make(request):
     try:
         plan = plan_make(city=city, actor=request.user, time_limit=TIME_LIMIT, note=body.note)
     except NothingToPlan as exc:
-        return Status(409, {"detail": " ".join(exc.messages), "cannot_plan": _unplanned(ps.describe(exc.skipped))})
+        return Status(409, {"detail": " ".join(exc.messages), **_cannot_plan(ps.describe(exc.skipped))})
     return Status(201, plan_out(_plan(request.user, plan.pk)))
 
 

@@ -100,7 +100,9 @@ class PlanOut(Schema):
     created_at: datetime
     created_by: str
     note: str
-    cannot_plan: list[UnplannedOut] = Field(description="People out of the city left out of the plan, and why.")
+    cannot_plan: list[UnplannedOut] = Field(description="People out of the city left out of the plan, and why "
+                                            "(the first 200; none in the list of plans).")
+    cannot_plan_count: int = Field(description="How many were left out in all.")
 
 
 class TripRowOut(Schema):
@@ -156,3 +158,4 @@ class TimelineOut(Schema):
 class NothingToPlanOut(Schema):
     detail: str
     cannot_plan: list[UnplannedOut]
+    cannot_plan_count: int

@@ -195,6 +195,9 @@ def per_origin(plan: TransferPlan) -> list[OriginLine]:
 
 # --- who could not be planned ---------------------------------------------------------------------------
 
+UNPLANNED_SHOWN = 200  # names listed; the reasons are counted for everyone
+
+
 @dataclass
 class Unplanned:
     name: str
@@ -202,16 +205,43 @@ class Unplanned:
     reason: str
 
 
-def unplanned(plan: TransferPlan) -> list[Unplanned]:
+@dataclass
+class UnplannedList:
+    """Who could not be planned: everyone counted by reason, the first ``UNPLANNED_SHOWN`` by name."""
+
+    total: int = 0
+    by_reason: list[tuple[str, int]] = field(default_factory=list)
+    people: list[Unplanned] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self):
+        return iter(self.people)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.people)
+
+
+def unplanned(plan: TransferPlan) -> UnplannedList:
     return describe(live.LiveIndex.from_instance(plan.instance, plan.epoch).skipped)
 
 
-def describe(skipped: list[live.Skipped]) -> list[Unplanned]:
+def describe(skipped: list[live.Skipped]) -> UnplannedList:
     """Names and sites of people who could not be planned (two queries)."""
-    people = dict(Episode.objects.filter(pk__in=[s.episode for s in skipped]).values_list("pk", "person__name"))
-    sites = dict(Facility.objects.filter(pk__in={s.origin for s in skipped}).values_list("pk", "name"))
-    return [Unplanned(name=people.get(s.episode, "?"), site=sites.get(s.origin, ""), reason=s.reason_text)
-            for s in skipped]
+    shown = skipped[:UNPLANNED_SHOWN]
+    people = dict(Episode.objects.filter(pk__in=[s.episode for s in shown]).values_list("pk", "person__name"))
+    sites = dict(Facility.objects.filter(pk__in={s.origin for s in shown}).values_list("pk", "name"))
+    counts = Counter(s.reason for s in skipped)
+    return UnplannedList(
+        total=len(skipped),
+        by_reason=[(str(live.REASONS.get(reason, reason)), n) for reason, n in counts.most_common()],
+        people=[Unplanned(name=people.get(s.episode, "?"), site=sites.get(s.origin, ""), reason=s.reason_text)
+                for s in shown])
 
 
 # --- the timeline --------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def test_make_returns_the_draft_with_its_figures(people, commander, city, person
     last_home = datetime.fromisoformat(body["last_home_at"].replace("Z", "+00:00"))
     assert last_home == plan.epoch + timedelta(minutes=plan.makespan)
     assert body["cannot_plan"] == [{"name": "孙八", "site": hangzhou_site.name, "reason": "Tested positive there."}]
+    assert body["cannot_plan_count"] == 1
 
 
 def test_make_refusals(people, analyst, site_b, commander, city, fleet):

@@ -149,6 +149,22 @@ def test_making_a_plan_when_no_one_can_be_planned_says_why(person_factory, hangz
     assert not TransferPlan.objects.exists()
 
 
+def test_a_long_list_of_who_cannot_be_planned_is_counted_by_reason(people, person_factory, hangzhou_site, city,
+                                                                   commander, monkeypatch):
+    from closedloop.transfers import plan_selectors
+
+    monkeypatch.setattr(plan_selectors, "UNPLANNED_SHOWN", 1)
+    away(person_factory, hangzhou_site, "孙八", status="positive")
+    away(person_factory, hangzhou_site, "周九", release_on=None)
+    away(person_factory, hangzhou_site, "吴十", status="positive")
+    draft = plan_make(city=city, actor=commander, time_limit=0.3)
+    html = client_for(commander).get(f"/transfers/plans/{draft.pk}/").content.decode()
+    assert "3 people cannot be planned" in html and "The first 1 are listed; 2 more are counted above." in html
+    reasons = html[html.index('id="unplanned-reasons"'):]
+    assert "Tested positive there. <strong>2</strong>" in reasons
+    assert "The other city has not said when they are released. <strong>1</strong>" in reasons
+
+
 def test_making_and_adopting_need_headquarters(people, analyst, site_b, commander, city):
     assert client_for(analyst).post("/transfers/plans/make/").status_code == 403
     assert client_for(site_b).post("/transfers/plans/make/").status_code == 404

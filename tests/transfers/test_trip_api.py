@@ -146,3 +146,16 @@ def test_cancel(world):
     response = send(client_for(world.desk), url, {"reason": "改期"})
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     assert {p["status"] for p in response.json()["passengers"]} == {"left_behind"}
+
+
+def test_the_list_answers_in_a_fixed_number_of_queries(world, django_assert_num_queries):
+    from closedloop.transfers.models import Trip
+
+    for n in range(1, 8):
+        Trip.objects.create(plan=world.plan, kind="shuttle", vehicle=n, town=world.shuttle.town,
+                            depart_at=world.shuttle.depart_at, arrive_at=world.shuttle.arrive_at)
+    client = client_for(world.desk)
+    client.get(BASE)
+    with django_assert_num_queries(5):  # session, user, scope, count, rows
+        body = client.get(BASE, {"page_size": "5"}).json()
+    assert (body["count"], len(body["items"])) == (9, 5)

@@ -280,3 +280,11 @@ def test_the_station_page_in_chinese(world):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
     html = client.get(page_of(world.coach)).content.decode()
     assert "转运站查验（体温、健康码、采样）完成" in html
+
+
+def test_the_stations_staff_see_every_trip_of_the_city(world, site_b):
+    from closedloop.facilities.actions import facility_member_add
+
+    facility_member_add(facility=world.station, user=site_b, actor=None)
+    assert listed(client_for(site_b).get(LIST)) == [world.coach.pk, world.shuttle.pk]
+    assert client_for(site_b).get(page_of(world.coach)).status_code == 200

@@ -373,7 +373,7 @@ def plan_adopt(*, plan: TransferPlan, actor, now: datetime | None = None) -> Tra
             raise ValidationError(_("This draft was made from the data of %(moment)s; make a new plan from "
                                     "today's data.") % {"moment": timezone.localtime(plan.epoch).strftime(
                                         "%Y-%m-%d %H:%M")})
-    _check_still_out_there([p for p in planned if p.trip.kind == TripKind.COACH and not p.frozen], index)
+    _check_still_out_there(plan, [p for p in planned if p.trip.kind == TripKind.COACH and not p.frozen], index)
 
     cancel = [t.pk for t in old if _key_of(t) not in carried and t.state == TripState.PLANNED]
     if Trip.objects.filter(pk__in=cancel, state=TripState.PLANNED).update(
@@ -390,10 +390,12 @@ def plan_adopt(*, plan: TransferPlan, actor, now: datetime | None = None) -> Tra
     return plan
 
 
-def _check_still_out_there(boarding: list[_Planned], index: live.LiveIndex) -> None:
+def _check_still_out_there(plan: TransferPlan, boarding: list[_Planned], index: live.LiveIndex) -> None:
     """Everyone who is to board a new coach trip is still held by the origin site of that trip."""
     origin_of = {e: p.trip.origin_id for p in boarding for g in p.groups for e in index.groups[g]}
-    held = dict(Episode.objects.filter(pk__in=list(origin_of), state=states.IN_CUSTODY)
+    # Everyone the city's sites elsewhere hold, in one query (no list of thousands of ids in the SQL).
+    held = dict(Episode.objects.filter(city_id=plan.city_id, state=states.IN_CUSTODY,
+                                       custodian__facility__id__in=set(origin_of.values()))
                 .values_list("pk", "custodian__facility"))
     gone = sum(1 for e, origin in origin_of.items() if held.get(e) != origin)
     if gone:

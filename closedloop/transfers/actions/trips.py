@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from closedloop.core.audit import audit_record
@@ -401,7 +401,9 @@ def _handover(stage: str, *, trip: Trip, answers, trip_answers, giver: str, rece
         seats, most = _load(trip, item, fleet)
         trip_ticks[item.code] = len(going) <= most
         if len(going) > most:
-            load_errors[item.code] = _("%(n)s people would board; %(seats)s seats allow at most %(most)s.") % {
+            load_errors[item.code] = ngettext(
+                "%(n)s person would board; %(seats)s seats allow at most %(most)s.",
+                "%(n)s people would board; %(seats)s seats allow at most %(most)s.", len(going)) % {
                 "n": len(going), "seats": seats, "most": most}
     trip_failed = cl.unmet(items.trip_items, trip_ticks)
     if trip_failed and not reason:
