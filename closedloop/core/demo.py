@@ -187,7 +187,9 @@ def _load(*, persons: int, seed: int, stdout) -> DemoResult:
     loop_demo.complete_courses(city=city, admin=admin, seed=seed)
     facilities_demo.turn_around(city=city, admin=admin, seed=seed)
     facilities_demo.staff_and_care(city=city, admin=admin, seed=seed)
-    transfers_demo.load(city=city, admin=admin, seed=seed)
+    # Residents isolated in ten other cities, as many as the city's own people, and a plan under way.
+    transfers_demo.load(city=city, admin=admin, seed=seed, people=max(transfers_demo.AWAY_PEOPLE, persons))
+    transfers_demo.plan_under_way(city=city, admin=admin)
 
     return DemoResult(
         city=city, towns=len(demo_city.TOWNS), communities=communities, households=len(households),

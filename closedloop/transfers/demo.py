@@ -192,3 +192,28 @@ def _moved(city: Jurisdiction, first: Facility, second: Facility, admin) -> None
     if record is not None:
         away_report(record=record, status=AwayStatus.MOVED, origin=second, actor=admin,
                     note="杭州市指挥部通报：转至余杭区集中隔离点")
+
+
+def plan_under_way(*, city: Jurisdiction, admin) -> dict[str, int]:
+    """Headquarters makes and adopts a plan from the demo's data, and the first coach is dispatched and
+    boarded (everyone passing the checklist), so the board shows a plan under way."""
+    from closedloop.transfers.actions import NothingToPlan, plan_adopt, plan_make, trip_board, trip_dispatch
+    from closedloop.transfers.checklist import load as load_checklist
+    from closedloop.transfers.models import Trip
+
+    try:
+        plan = plan_adopt(plan=plan_make(city=city, actor=admin, time_limit=2, note="demo"), actor=admin)
+    except NothingToPlan:
+        return {"trips": 0, "boarded": 0}
+    first = Trip.objects.filter(plan=plan, kind="coach").order_by("depart_at", "pk").first()
+    if first is None:
+        return {"trips": 0, "boarded": 0}
+    trip_dispatch(trip=first, plate="浙G·K2022", driver="吴师傅", escorts="楼医生 陈护士", actor=admin)
+    stage = load_checklist().stage("boarding")
+    passengers = list(first.passengers.values_list("episode_id", flat=True))
+    result = trip_board(
+        trip=first, answers={pk: {i.code: True for i in stage.person_items} for pk in passengers},
+        trip_answers={i.code: True for i in stage.ticked_trip_items}, giver="隔离点值班员", receiver="楼医生",
+        actor=admin,
+    )
+    return {"trips": Trip.objects.filter(plan=plan).count(), "boarded": len(result.handed_over)}

@@ -250,3 +250,19 @@ def test_no_coach_left_is_an_error():
     made = plan(instance)
     with pytest.raises(PlanningError):
         replan(instance, made, now=-1, changes=Changes(coach_out={0: 0, 1: 0}))
+
+
+def test_a_trip_taken_early_is_not_taken_twice():
+    """Regression (the demo city's live data): with "reach the station soonest first", a coach took a
+    trip before its release came up; queued again later, it was taken a second time and other trips
+    were left without a coach (the planner crashed). Every setting of the portfolio must plan it."""
+    from pathlib import Path
+
+    from closedloop.planning.returns import instance as inst
+    from closedloop.planning.returns.planner import plan
+    from closedloop.planning.returns.validate import check
+
+    instance = inst.load(Path(__file__).parent / "data" / "returns-early-coach-taken.json")
+    made = plan(instance, time_limit=1)
+    assert not check(inst.to_dict(instance), made.to_dict())
+    assert made.lower_bound <= made.makespan

@@ -258,21 +258,24 @@ def schedule_coaches(p: _Problem, trips, s: Settings, rng: random.Random):
             tails = backlog()
             by_prio = [(-priority(n), n) for _x, n in by_prio if not taken[n]]
             heapq.heapify(by_prio)
+        # A trip taken early (as the one reaching the station soonest) is never queued again.
         while k < n_trips and key[by_key[k]] <= f:
             n = by_key[k]
-            heapq.heappush(by_prio, (-priority(n), n))
-            heapq.heappush(by_travel, (travel[trips[n][1]], n))
+            if not taken[n]:
+                heapq.heappush(by_prio, (-priority(n), n))
+                heapq.heappush(by_travel, (travel[trips[n][1]], n))
             k += 1
         while by_prio and taken[by_prio[0][1]]:
             heapq.heappop(by_prio)
         while by_travel and taken[by_travel[0][1]]:
             heapq.heappop(by_travel)
-        if not by_prio:  # nothing can start now: take what can leave soonest
+        while not by_prio:  # nothing can start now: take what can leave soonest
             first = key[by_key[k]]
             while k < n_trips and key[by_key[k]] == first:
                 n = by_key[k]
-                heapq.heappush(by_prio, (-priority(n), n))
-                heapq.heappush(by_travel, (travel[trips[n][1]], n))
+                if not taken[n]:
+                    heapq.heappush(by_prio, (-priority(n), n))
+                    heapq.heappush(by_travel, (travel[trips[n][1]], n))
                 k += 1
         until = p.coach_until[c]
         if until < INF:
